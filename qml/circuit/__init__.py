@@ -1,0 +1,9 @@
+"""Room ``circuit``: the circuit IR, its builders, named encoders and qiskit / OpenQASM 3 conversion."""
+
+from qml.circuit.circuit import Circuit, Op
+from qml.circuit.gates import GATES, GateDef, gate_def, matrix_np
+from qml.circuit.params import Input, ParamRef, Trainable
+from qml.circuit.qiskit_io import from_qiskit, to_qasm3, to_qiskit
+
+__all__ = ["Circuit", "Op", "GATES", "GateDef", "gate_def", "matrix_np", "Input", "ParamRef", "Trainable",
+           "from_qiskit", "to_qasm3", "to_qiskit"]

@@ -1,0 +1,140 @@
+"""Conversion between qml circuits and qiskit: ``QuantumCircuit`` both ways and OpenQASM 3 export.
+
+Wire ``w`` is qiskit qubit ``w`` and gate matrices share qiskit's convention, so nothing is reversed.
+Trainable slots become ``ParameterVector("theta")`` and features ``ParameterVector("x")``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from qml.circuit.circuit import Circuit
+from qml.circuit.gates import GATES, gate_def
+from qml.circuit.params import ParamRef
+from qml.errors import ConversionError
+
+_SKIPPED = {"barrier", "measure", "delay"}
+
+
+def _angle(p: ParamRef, theta, x):
+    if p.kind == "const":
+        return p.offset
+    source = theta[p.index] if p.kind == "trainable" else x[p.index]
+    if isinstance(source, (float, np.floating)):
+        return p.scale * float(source) + p.offset
+    expr = source
+    if p.scale != 1.0:
+        expr = p.scale * expr
+    if p.offset != 0.0:
+        expr = expr + p.offset
+    return expr
+
+
+def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None):
+    """A qiskit ``QuantumCircuit`` with the same ops; angles stay symbolic unless ``theta`` / ``x`` are given."""
+    import qiskit.circuit.library as lib
+    from qiskit.circuit import ParameterVector, QuantumCircuit
+
+    qc = QuantumCircuit(circuit.n_wires, name=circuit.name)
+    if theta is None:
+        theta = ParameterVector("theta", circuit.n_trainable)
+    elif len(theta) != circuit.n_trainable:
+        raise ConversionError(f"theta has {len(theta)} values, the circuit has {circuit.n_trainable} slots")
+    else:
+        theta = [float(v) for v in theta]
+    if x is None:
+        x = ParameterVector("x", circuit.n_inputs)
+    elif len(x) != circuit.n_inputs:
+        raise ConversionError(f"x has {len(x)} values, the circuit takes {circuit.n_inputs} features")
+    else:
+        x = [float(v) for v in x]
+    for op in circuit.ops:
+        gate_cls = getattr(lib, GATES[op.gate].qiskit_class)
+        qc.append(gate_cls(*(_angle(p, theta, x) for p in op.params)), list(op.wires))
+    qc.global_phase = circuit.global_phase
+    return qc
+
+
+def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None) -> str:
+    """OpenQASM 3 text; unbound trainable angles and features become ``input float`` declarations."""
+    from qiskit import qasm3
+
+    return qasm3.dumps(to_qiskit(circuit, theta, x))
+
+
+def _linear(expr, where: str, params: dict) -> ParamRef:
+    """A qiskit angle (number or expression linear in one parameter) as a ParamRef."""
+    from qiskit.circuit import ParameterExpression
+
+    if not isinstance(expr, ParameterExpression):
+        value = float(expr)
+        if not math.isfinite(value):
+            raise ConversionError(f"{where}: angle {value} is not finite")
+        return ParamRef("const", 0, 0.0, value)
+    symbols = list(expr.parameters)
+    if not symbols:
+        return ParamRef("const", 0, 0.0, float(expr))
+    if len(symbols) > 1:
+        names = ", ".join(sorted(s.name for s in symbols))
+        raise ConversionError(f"{where}: angle {expr} depends on several parameters ({names}); "
+                              "qml angles are linear in one parameter")
+    sym = symbols[0]
+    slope = expr.gradient(sym)
+    if isinstance(slope, ParameterExpression) and slope.parameters:
+        raise ConversionError(f"{where}: angle {expr} is not linear in {sym.name}")
+    try:
+        scale = float(slope)
+        offset = float(expr.bind({sym: 0.0}))
+    except (TypeError, ValueError) as exc:
+        raise ConversionError(f"{where}: angle {expr} is not a real linear expression: {exc}") from None
+    kind, index = params[sym]
+    return ParamRef(kind, index, scale, offset)
+
+
+def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = None) -> Circuit:
+    """A qml ``Circuit`` from a qiskit ``QuantumCircuit`` of supported gates.
+
+    ``inputs`` says which qiskit parameters are per-sample features, in feature order: a sequence of
+    ``Parameter`` (e.g. a ``ParameterVector``) or a name prefix such as ``"x"``. Every other parameter
+    becomes a trainable slot, in ``qc.parameters`` order. Barriers and measurements are skipped.
+    """
+    all_params = list(qc.parameters)
+    if isinstance(inputs, str):
+        feature_params = [p for p in all_params if p.name.startswith(inputs + "[") or p.name == inputs]
+    else:
+        feature_params = list(inputs or [])
+        unknown = [p for p in feature_params if p not in set(all_params)]
+        if unknown:
+            raise ConversionError(f"inputs {[p.name for p in unknown]} are not parameters of the circuit")
+    params: dict = {p: ("input", i) for i, p in enumerate(feature_params)}
+    trainable = [p for p in all_params if p not in params]
+    params.update({p: ("trainable", i) for i, p in enumerate(trainable)})
+    circuit = Circuit(qc.num_qubits, n_inputs=len(feature_params) or None, name=name or qc.name)
+    for _ in trainable:
+        circuit.new_trainable()
+    for pos, inst in enumerate(qc.data):
+        op_name = inst.operation.name
+        if op_name in _SKIPPED:
+            continue
+        where = f"qiskit instruction #{pos} '{op_name}'"
+        if inst.clbits or getattr(inst.operation, "condition", None) is not None:
+            raise ConversionError(f"unsupported {where}: classical bits or conditions are not supported")
+        try:
+            g = gate_def(op_name)
+        except KeyError:
+            raise ConversionError(f"unsupported {where}; supported gates: {', '.join(sorted(GATES))}") from None
+        wires = tuple(qc.find_bit(q).index for q in inst.qubits)
+        refs = tuple(_linear(v, where, params) for v in inst.operation.params)
+        if len(refs) != g.num_params:
+            raise ConversionError(f"{where}: expected {g.num_params} angles, got {len(refs)}")
+        circuit.add(g.name, wires, *refs)
+    phase = qc.global_phase
+    try:
+        circuit.global_phase = float(phase)
+    except TypeError:
+        warnings.warn("dropping a parameterized global phase: it does not change any measurement", stacklevel=2)
+    return circuit

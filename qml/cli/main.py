@@ -1,0 +1,39 @@
+"""Entry point of the ``qml`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qml.errors import QmlError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from qml import __version__
+    from qml.cli import train
+
+    parser = argparse.ArgumentParser(prog="qml", description="Noise-robust quantum machine learning.")
+    parser.add_argument("--version", action="version", version=f"qml {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except QmlError as exc:
+        print(f"qml: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qml: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

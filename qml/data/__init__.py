@@ -1,0 +1,5 @@
+"""Room ``data``: offline datasets and their preprocessing to circuit-sized features."""
+
+from qml.data.datasets import Dataset, load_task, task_names
+
+__all__ = ["Dataset", "load_task", "task_names"]

@@ -1,0 +1,19 @@
+"""qml's exceptions: one base class, specific subclasses for each kind of user mistake."""
+
+from __future__ import annotations
+
+
+class QmlError(Exception):
+    """Base of every error qml raises on purpose; the CLI prints its message and exits 2."""
+
+
+class CircuitError(QmlError, ValueError):
+    """A circuit was built wrongly: unknown gate, bad wire, wrong parameter count."""
+
+
+class InputError(QmlError, ValueError):
+    """Data given to a circuit or a command has the wrong shape, type or values."""
+
+
+class ConversionError(QmlError, ValueError):
+    """A qiskit circuit or expression cannot be represented in qml."""

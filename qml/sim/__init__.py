@@ -1,0 +1,7 @@
+"""Room ``sim``: the batched torch statevector engine, measurements and the ``QuantumModule``."""
+
+from qml.sim.engine import StatevectorEngine
+from qml.sim.measure import Counts, Expval, ExpZ, Measurement, Probs
+from qml.sim.module import QuantumModule
+
+__all__ = ["StatevectorEngine", "Counts", "Expval", "ExpZ", "Measurement", "Probs", "QuantumModule"]

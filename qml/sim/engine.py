@@ -1,0 +1,219 @@
+"""The batched statevector engine: runs a compiled plan with a few dozen torch operations per forward pass.
+
+Constants (index arrays, fixed matrices) are kept on the CPU and copied once per (device, dtype) on first
+use, so ``module.to("cuda")`` and ``module.double()`` need nothing special. Autograd flows through the
+trainable angles and the input features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from qml.circuit.circuit import Circuit
+from qml.circuit.gates import GATES
+from qml.sim import kernels
+from qml.sim.plan import Plan, compile_plan, embed_index, identity_index, next_pow2
+
+REAL_OF = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+COMPLEX_OF = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+@dataclass
+class _GroupConst:
+    family: str
+    batched: bool
+    index: Tensor
+    scale: Tensor
+    offset: Tensor
+    n_params: int
+    trig: tuple[Tensor, Tensor, Tensor, Tensor] | None
+
+
+@dataclass
+class _BlockGroup:
+    batched: bool
+    index: Tensor  # flat addresses, viewed as (NB, L, D, D)
+    shape: tuple[int, int, int]  # NB, L, D
+
+
+class _Prepared:
+    """A plan's constants as tensors on one device and dtype."""
+
+    def __init__(self, plan: Plan, n_inputs: int, n_trainable: int, device: torch.device, cdtype: torch.dtype):
+        rdtype = REAL_OF[cdtype]
+        self.groups: list[_GroupConst] = []
+        for grp in plan.groups:
+            idx, scale, offset = [], [], []
+            for refs in grp.params:
+                for p in refs:
+                    if p.kind == "const":
+                        idx.append(0 if grp.batched else n_trainable)
+                        scale.append(0.0)
+                    elif p.kind == "input":
+                        idx.append(p.index)
+                        scale.append(p.scale)
+                    else:
+                        idx.append(p.index + (n_inputs if grp.batched else 0))
+                        scale.append(p.scale)
+                    offset.append(p.offset)
+            trig = None
+            if grp.family == "trig":
+                mats = [GATES[plan.ops[i].gate].trig for i in grp.ops]
+                a, c, s = (torch.tensor(np.stack([m[j].reshape(-1) for m in mats]), dtype=cdtype, device=device)
+                           for j in range(3))
+                freq = torch.tensor([m[3] for m in mats], dtype=rdtype, device=device)
+                trig = (a, c, s, freq)
+            n_params = len(grp.params[0])
+            self.groups.append(_GroupConst(
+                grp.family, grp.batched, torch.tensor(idx, dtype=torch.long, device=device),
+                torch.tensor(scale, dtype=rdtype, device=device), torch.tensor(offset, dtype=rdtype, device=device),
+                n_params, trig))
+        self.const_pool = torch.tensor(plan.const_pool, dtype=cdtype, device=device)
+        self.needs_theta_in_src = any(g.batched and any(p.kind == "trainable" for r in g.params for p in r)
+                                      for g in plan.groups)
+        self.prefix_index, self.prefix_batched = self._prefix(plan, device)
+        self.block_groups, self.block_slot = self._blocks(plan, device)
+
+    @staticmethod
+    def _prefix(plan: Plan, device: torch.device) -> tuple[Tensor | None, bool]:
+        if not plan.zero_start or not any(plan.prefix):
+            return None, False
+        batched = any(plan.op_batched[i] for run in plan.prefix for i in run)
+        shift = plan.pool_size[True] if batched else 0  # unbatched pool follows the batched one
+        length = next_pow2(max(len(run) for run in plan.prefix))
+        idx = np.empty((plan.n_wires, length, 2, 2), dtype=np.int64)
+        for w, run in enumerate(plan.prefix):
+            for j in range(length):
+                if j < len(run):
+                    i = run[j]
+                    idx[w, j] = plan.own_index[i] + (0 if plan.op_batched[i] else shift)
+                else:
+                    idx[w, j] = identity_index(2)
+        return torch.tensor(idx.reshape(-1), device=device), batched
+
+    @staticmethod
+    def _blocks(plan: Plan, device: torch.device) -> tuple[list[_BlockGroup], list[tuple[int, int]]]:
+        keys: dict[tuple[bool, int], list[int]] = {}
+        for bi, b in enumerate(plan.blocks):
+            keys.setdefault((b.batched, len(b.wires)), []).append(bi)
+        groups, slot = [], [(0, 0)] * len(plan.blocks)
+        for gi, ((batched, k), members) in enumerate(keys.items()):
+            dim = 1 << k
+            length = next_pow2(max(len(plan.blocks[bi].ops) for bi in members))
+            idx = np.empty((len(members), length, dim, dim), dtype=np.int64)
+            for j, bi in enumerate(members):
+                b = plan.blocks[bi]
+                slot[bi] = (gi, j)
+                for s in range(length):
+                    if s < len(b.ops):
+                        op = plan.ops[b.ops[s]]
+                        idx[j, s] = embed_index(plan.own_index[b.ops[s]], op.wires, b.wires)
+                    else:
+                        idx[j, s] = identity_index(dim)
+            groups.append(_BlockGroup(batched, torch.tensor(idx.reshape(-1), device=device),
+                                      (len(members), length, dim)))
+        return groups, slot
+
+
+class StatevectorEngine(torch.nn.Module):
+    """Runs a circuit on a batch of statevectors. Holds no parameters; the angles are passed in.
+
+    ``fusion`` caps the wires of a fused block per kind ({False: unbatched, True: batched}).
+    """
+
+    def __init__(self, circuit: Circuit, fusion: dict[bool, int] | None = None):
+        super().__init__()
+        self.n_wires = circuit.n_wires
+        self.n_inputs = circuit.n_inputs
+        self.n_trainable = circuit.n_trainable
+        self.global_phase = float(circuit.global_phase)
+        self._ops = list(circuit.ops)
+        self._fusion = fusion
+        self._plans: dict[bool, Plan] = {}
+        self._prepared: dict[tuple[bool, torch.device, torch.dtype], _Prepared] = {}
+
+    def plan(self, zero_start: bool = True) -> Plan:
+        if zero_start not in self._plans:
+            self._plans[zero_start] = compile_plan(self._ops, self.n_wires, zero_start, self._fusion)
+        return self._plans[zero_start]
+
+    def _prep(self, zero_start: bool, device: torch.device, cdtype: torch.dtype) -> _Prepared:
+        key = (zero_start, device, cdtype)
+        if key not in self._prepared:
+            self._prepared[key] = _Prepared(self.plan(zero_start), self.n_inputs, self.n_trainable, device, cdtype)
+        return self._prepared[key]
+
+    def forward(self, theta: Tensor, x: Tensor | None = None, initial_state: Tensor | None = None) -> Tensor:
+        """Statevectors (B, 2**n) for trainable angles ``theta`` (T,), features ``x`` (B, F) and an optional
+        initial state (B, 2**n) (default ``|0...0>``). The dtype follows ``theta``: float32 -> complex64.
+        The result is a transposed view of the engine's batch-last layout."""
+        cdtype = COMPLEX_OF[theta.dtype]
+        n = self.n_wires
+        batch = x.shape[0] if x is not None else (initial_state.shape[0] if initial_state is not None else 1)
+        prep = self._prep(initial_state is None, theta.device, cdtype)
+        pool_u, pool_b = self._pools(prep, theta, x, batch)
+
+        if prep.prefix_index is not None:
+            if prep.prefix_batched:
+                pool = torch.cat((pool_b, pool_u.expand(batch, -1)), -1)
+                mats = pool.index_select(-1, prep.prefix_index).view(batch, n, -1, 2, 2)
+            else:
+                mats = pool_u.index_select(-1, prep.prefix_index).view(1, n, -1, 2, 2)
+            vectors = kernels.tree_product(mats)[..., 0].permute(1, 2, 0)  # (n, 2, B)
+            state = kernels.kron_state(vectors).expand(-1, batch)
+        elif initial_state is not None:
+            state = initial_state.to(device=theta.device, dtype=cdtype).transpose(0, 1)
+        else:
+            state = torch.zeros(1 << n, batch, dtype=cdtype, device=theta.device)
+            state[0] = 1
+        state = state.reshape((2,) * n + (batch,))
+
+        block_mats = []
+        for bg in prep.block_groups:
+            pool = pool_b if bg.batched else pool_u
+            nb, length, dim = bg.shape
+            lead = (batch,) if bg.batched else ()
+            mats = pool.index_select(-1, bg.index).view(*lead, nb, length, dim, dim)
+            block_mats.append(kernels.tree_product(mats))
+        plan = self.plan(initial_state is None)
+        for bi, block in enumerate(plan.blocks):
+            gi, j = prep.block_slot[bi]
+            if block.batched:
+                state = kernels.apply_batched(state, block_mats[gi][:, j], block.perm, block.span)
+            else:
+                state = kernels.apply_unbatched(state, block_mats[gi][j], block.perm, block.span)
+        if plan.final_perm is not None:
+            state = state.permute(plan.final_perm)
+        state = state.reshape(1 << n, batch).transpose(0, 1)
+        if self.global_phase:
+            state = state * complex(np.exp(1j * self.global_phase))
+        return state
+
+    def _pools(self, prep: _Prepared, theta: Tensor, x: Tensor | None, batch: int) -> tuple[Tensor, Tensor | None]:
+        theta_ext = torch.nn.functional.pad(theta, (0, 1))
+        src = None
+        if x is not None and any(g.batched for g in prep.groups):
+            src = x.to(theta.dtype)
+            if prep.needs_theta_in_src:
+                src = torch.cat((src, theta.unsqueeze(0).expand(batch, -1)), 1)
+        parts_u, parts_b = [prep.const_pool], [prep.const_pool[:2].expand(batch, 2)]
+        for g in prep.groups:
+            if g.batched:
+                if src is None:
+                    raise ValueError("this circuit takes input features; pass x")
+                angles = src.index_select(1, g.index) * g.scale + g.offset
+            else:
+                angles = theta_ext.index_select(0, g.index) * g.scale + g.offset
+            if g.family == "u3":
+                mats = kernels.u3_matrices(angles.view(*angles.shape[:-1], -1, 3))
+            else:
+                a, c, s, freq = g.trig
+                mats = kernels.trig_matrices(angles, a, c, s, freq)
+            (parts_b if g.batched else parts_u).append(mats.flatten(-2))
+        pool_u = torch.cat(parts_u, -1)
+        pool_b = torch.cat(parts_b, -1) if len(parts_b) > 1 else None
+        return pool_u, pool_b

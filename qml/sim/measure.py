@@ -1,0 +1,200 @@
+"""Measurements on batched statevectors (B, 2**n): <Z> per wire, Pauli-string expectations, probabilities
+and shot sampling. Labels and bitstrings follow qiskit: the rightmost character is wire 0."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from qml.errors import CircuitError, InputError
+
+_SIGN_MATMUL_MAX_WIRES = 12
+
+
+def probabilities(state: Tensor) -> Tensor:
+    """|amplitude|^2, real (B, 2**n)."""
+    return torch.view_as_real(state).square().sum(-1)
+
+
+def marginal(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tensor:
+    """Marginal distribution over ``wires`` (B, 2**len(wires)), ``wires[0]`` the least significant bit."""
+    if wires == tuple(range(n_wires)):
+        return probs
+    batch = probs.shape[0]
+    p = probs.reshape((batch,) + (2,) * n_wires)
+    keep = {n_wires - w for w in wires}
+    p = p.sum(dim=tuple(a for a in range(1, n_wires + 1) if a not in keep))
+    # remaining axes are the kept wires in descending wire order; reorder to wires[-1], ..., wires[0]
+    remaining = sorted(wires, reverse=True)
+    p = p.permute((0, *(1 + remaining.index(w) for w in reversed(wires))))
+    return p.reshape(batch, -1)
+
+
+def z_expectations(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tensor:
+    """<Z_w> for each of ``wires`` from probabilities (B, 2**n) -> (B, len(wires))."""
+    if n_wires <= _SIGN_MATMUL_MAX_WIRES:
+        idx = torch.arange(1 << n_wires, device=probs.device)
+        bits = (idx.unsqueeze(1) >> torch.tensor(wires, device=probs.device)) & 1
+        return probs @ (1 - 2 * bits).to(probs.dtype)
+    out = []
+    for w in wires:
+        p = probs.reshape(probs.shape[0], -1, 2, 1 << w).sum((1, 3))
+        out.append(p[:, 0] - p[:, 1])
+    return torch.stack(out, -1)
+
+
+def pauli_masks(label: str, n_wires: int) -> tuple[int, int, int]:
+    """(x mask, z mask, number of Y) of a qiskit-ordered Pauli label such as 'XIZY'."""
+    if len(label) != n_wires or any(c not in "IXYZ" for c in label.upper()):
+        raise CircuitError(f"Pauli label {label!r} must be {n_wires} characters of I, X, Y, Z "
+                           "(rightmost is wire 0)")
+    x = z = ny = 0
+    for w, c in enumerate(reversed(label.upper())):
+        if c in "XY":
+            x |= 1 << w
+        if c in "ZY":
+            z |= 1 << w
+        ny += c == "Y"
+    return x, z, ny
+
+
+def sample_indices(probs: Tensor, shots: int, generator: torch.Generator | None = None) -> Tensor:
+    """``shots`` basis-state indices per sample (B, shots), drawn from probs (B, 2**n)."""
+    p = probs.detach().clamp_min(0)
+    return torch.multinomial(p / p.sum(-1, keepdim=True), shots, replacement=True, generator=generator)
+
+
+def counts_from_indices(indices: Tensor, n_states: int) -> Tensor:
+    out = torch.zeros(indices.shape[0], n_states, dtype=torch.long, device=indices.device)
+    return out.scatter_add_(1, indices, torch.ones_like(indices))
+
+
+class Measurement:
+    """Base: maps states (B, 2**n) to a real tensor (B, out_features(n))."""
+
+    def out_features(self, n_wires: int) -> int:
+        raise NotImplementedError
+
+    def __call__(self, state: Tensor, n_wires: int) -> Tensor:
+        raise NotImplementedError
+
+    def _wires(self, wires: tuple[int, ...] | None, n_wires: int) -> tuple[int, ...]:
+        ws = tuple(range(n_wires)) if wires is None else tuple(wires)
+        for w in ws:
+            if not isinstance(w, int) or not 0 <= w < n_wires:
+                raise CircuitError(f"{type(self).__name__}: wire {w!r} out of range 0..{n_wires - 1}")
+        if len(set(ws)) != len(ws):
+            raise CircuitError(f"{type(self).__name__}: repeated wire in {list(ws)}")
+        return ws
+
+
+@dataclass
+class ExpZ(Measurement):
+    """<Z> on each wire (default all). With ``shots``, the value carries shot noise and the gradient is the
+    exact one (straight-through)."""
+
+    wires: tuple[int, ...] | None = None
+    shots: int | None = None
+
+    def out_features(self, n_wires: int) -> int:
+        return len(self._wires(self.wires, n_wires))
+
+    def __call__(self, state: Tensor, n_wires: int) -> Tensor:
+        ws = self._wires(self.wires, n_wires)
+        probs = probabilities(state)
+        exact = z_expectations(probs, n_wires, ws)
+        if self.shots is None:
+            return exact
+        counts = counts_from_indices(sample_indices(probs, _check_shots(self.shots)), probs.shape[-1])
+        sampled = z_expectations(counts.to(probs.dtype) / self.shots, n_wires, ws)
+        return exact + (sampled - exact).detach()
+
+
+@dataclass
+class Expval(Measurement):
+    """Expectation of each Pauli string in ``paulis`` (qiskit labels, rightmost character is wire 0)."""
+
+    paulis: tuple[str, ...] = ()
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paulis, str):
+            self.paulis = (self.paulis,)
+        self.paulis = tuple(self.paulis)
+        if not self.paulis:
+            raise CircuitError("Expval needs at least one Pauli label")
+
+    def out_features(self, n_wires: int) -> int:
+        return len(self.paulis)
+
+    def _constants(self, n_wires: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        key = (n_wires, device, dtype)
+        if key not in self._cache:
+            idx = torch.arange(1 << n_wires, device=device)
+            flips, phases = [], []
+            for label in self.paulis:
+                x, z, ny = pauli_masks(label, n_wires)
+                parity = torch.zeros_like(idx)
+                zz = idx & z
+                while bool(zz.any()):
+                    parity ^= zz & 1
+                    zz = zz >> 1
+                sign = (1 - 2 * parity).to(dtype)
+                flips.append(idx ^ x)
+                phases.append(sign * (1j ** ny))
+            self._cache[key] = (torch.stack(flips), torch.stack(phases))
+        return self._cache[key]
+
+    def __call__(self, state: Tensor, n_wires: int) -> Tensor:
+        flips, phases = self._constants(n_wires, state.device, state.dtype)
+        flipped = state[:, flips]  # (B, K, 2**n): amplitude at j xor x
+        return (flipped.conj() * phases * state.unsqueeze(1)).sum(-1).real
+
+
+@dataclass
+class Probs(Measurement):
+    """Probabilities of the basis states of ``wires`` (default all), index bit m = wire ``wires[m]``."""
+
+    wires: tuple[int, ...] | None = None
+
+    def out_features(self, n_wires: int) -> int:
+        return 1 << len(self._wires(self.wires, n_wires))
+
+    def __call__(self, state: Tensor, n_wires: int) -> Tensor:
+        return marginal(probabilities(state), n_wires, self._wires(self.wires, n_wires))
+
+
+@dataclass
+class Counts(Measurement):
+    """Shot counts (B, 2**len(wires)) of ``shots`` samples per input; not differentiable."""
+
+    shots: int = 1024
+    wires: tuple[int, ...] | None = None
+    generator: torch.Generator | None = field(default=None, repr=False)
+
+    def out_features(self, n_wires: int) -> int:
+        return 1 << len(self._wires(self.wires, n_wires))
+
+    def __call__(self, state: Tensor, n_wires: int) -> Tensor:
+        probs = marginal(probabilities(state), n_wires, self._wires(self.wires, n_wires))
+        return counts_from_indices(sample_indices(probs, _check_shots(self.shots), self.generator),
+                                   probs.shape[-1])
+
+
+def _check_shots(shots: int) -> int:
+    if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
+        raise InputError(f"shots must be a positive integer, got {shots!r}")
+    return shots
+
+
+def resolve_measurement(measure: str | Measurement) -> Measurement:
+    """'z' | 'probs' | a Measurement instance."""
+    if isinstance(measure, Measurement):
+        return measure
+    table = {"z": ExpZ, "expz": ExpZ, "probs": Probs}
+    if isinstance(measure, str) and measure.lower() in table:
+        return table[measure.lower()]()
+    raise CircuitError(f"unknown measurement {measure!r}: expected 'z', 'probs' or a qml measurement object "
+                       "(ExpZ, Expval, Probs, Counts)")

@@ -1,0 +1,5 @@
+"""Room ``train``: the classifier head and the training loop."""
+
+from qml.train.trainer import EpochMetrics, QuantumClassifier, TrainConfig, Trainer, TrainResult
+
+__all__ = ["EpochMetrics", "QuantumClassifier", "TrainConfig", "Trainer", "TrainResult"]
