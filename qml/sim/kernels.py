@@ -5,6 +5,8 @@ Everything here is batched over leading dimensions and free of Python loops over
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -17,21 +19,41 @@ def trig_matrices(angles: Tensor, a: Tensor, c: Tensor, s: Tensor, freq: Tensor)
     return a + cos * c + sin * s
 
 
+_U3_MIX: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
+
+
+def _u3_mix(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Linear map (theta, phi, lam) -> 4 magnitude arguments and 4 phases of U3's entries."""
+    key = (dtype, device)
+    if key not in _U3_MIX:
+        w = torch.zeros(3, 8, dtype=torch.float64)
+        w[0, :4] = 0.5  # magnitudes cos(theta/2 - c): cos, -sin, sin, cos
+        w[2, 5] = w[1, 6] = w[1, 7] = w[2, 7] = 1.0  # phases 0, lam, phi, phi + lam
+        b = torch.zeros(8, dtype=torch.float64)
+        b[:4] = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=torch.float64)
+        _U3_MIX[key] = (w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype))
+    return _U3_MIX[key]
+
+
 def u3_matrices(angles: Tensor) -> Tensor:
     """qiskit's U3(theta, phi, lam) for angles (..., G, 3) -> (..., G, 4) row-major 2x2 entries."""
-    theta, phi, lam = angles.unbind(-1)
-    half = theta * 0.5
-    cos, sin = torch.cos(half), torch.sin(half)
-    mags = torch.stack((cos, -sin, sin, cos), -1)
-    phases = torch.stack((torch.zeros_like(phi), lam, phi, phi + lam), -1)
+    w, b = _u3_mix(angles.dtype, angles.device)
+    z = torch.addmm(b, angles.reshape(-1, 3), w).view(*angles.shape[:-1], 8)
+    mags, phases = torch.cos(z[..., :4]), z[..., 4:]
     return torch.complex(mags * torch.cos(phases), mags * torch.sin(phases))
 
 
 def tree_product(mats: Tensor) -> Tensor:
-    """Ordered product of (..., L, D, D) along L (L a power of two): the last matrix ends up leftmost."""
-    while mats.shape[-3] > 1:
-        mats = torch.matmul(mats[..., 1::2, :, :], mats[..., 0::2, :, :])
-    return mats.squeeze(-3)
+    """Ordered product of (..., L, D, D) along L (L a power of two): the last matrix ends up leftmost.
+
+    Pairs are multiplied level by level with one ``bmm`` each, so L matrices cost log2(L) calls."""
+    lead, (length, d) = mats.shape[:-3], mats.shape[-3:-1]
+    m = mats.reshape(-1, d, d)
+    while length > 1:
+        first, second = m.view(-1, 2, d, d).unbind(1)
+        m = torch.bmm(second, first)
+        length //= 2
+    return m.view(*lead, d, d)
 
 
 def kron_state(vectors: Tensor) -> Tensor:

@@ -3,6 +3,7 @@ and shot sampling. Labels and bitstrings follow qiskit: the rightmost character 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import torch
@@ -35,14 +36,20 @@ def marginal(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tensor:
 def z_expectations(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tensor:
     """<Z_w> for each of ``wires`` from probabilities (B, 2**n) -> (B, len(wires))."""
     if n_wires <= _SIGN_MATMUL_MAX_WIRES:
-        idx = torch.arange(1 << n_wires, device=probs.device)
-        bits = (idx.unsqueeze(1) >> torch.tensor(wires, device=probs.device)) & 1
-        return probs @ (1 - 2 * bits).to(probs.dtype)
+        return probs @ _z_signs(n_wires, wires, probs.dtype, probs.device)
     out = []
     for w in wires:
         p = probs.reshape(probs.shape[0], -1, 2, 1 << w).sum((1, 3))
         out.append(p[:, 0] - p[:, 1])
     return torch.stack(out, -1)
+
+
+@functools.lru_cache(maxsize=64)
+def _z_signs(n_wires: int, wires: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    """(2**n, len(wires)) matrix of +1 / -1: the eigenvalue of Z_w on each basis state."""
+    idx = torch.arange(1 << n_wires, device=device)
+    bits = (idx.unsqueeze(1) >> torch.tensor(wires, device=device)) & 1
+    return (1 - 2 * bits).to(dtype)
 
 
 def pauli_masks(label: str, n_wires: int) -> tuple[int, int, int]:
