@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -160,12 +161,14 @@ class Circuit:
 
     # -- validation --------------------------------------------------------------------------------
     def _check_wires(self, where: str, g: GateDef, wires: int | Sequence[int]) -> tuple[int, ...]:
-        ws = (wires,) if isinstance(wires, int) else tuple(wires)
+        ws = tuple(wires) if isinstance(wires, Iterable) and not isinstance(wires, str) else (wires,)
         if len(ws) != g.num_qubits:
             raise CircuitError(f"{where}: acts on {g.num_qubits} wire(s), got {len(ws)} {list(ws)}")
         for w in ws:
-            if not isinstance(w, int) or isinstance(w, bool):
+            if not isinstance(w, numbers.Integral) or isinstance(w, bool):
                 raise CircuitError(f"{where}: wires must be integers, got {w!r}")
+        ws = tuple(int(w) for w in ws)
+        for w in ws:
             if not 0 <= w < self.n_wires:
                 raise CircuitError(f"{where}: wire {w} out of range for a {self.n_wires}-wire circuit "
                                    f"(wires 0..{self.n_wires - 1})")
@@ -205,7 +208,7 @@ class Circuit:
 
 def _make_method(name: str, g: GateDef):
     def method(self: Circuit, *args):
-        if args and not isinstance(args[0], int) and isinstance(args[0], Sequence):
+        if args and isinstance(args[0], Sequence) and not isinstance(args[0], str):
             wires, params = args[0], args[1:]
         else:
             wires, params = args[: g.num_qubits], args[g.num_qubits:]

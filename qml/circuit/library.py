@@ -6,6 +6,7 @@ A circuit file defines ``build(**options) -> qml.Circuit``; errors in it are rep
 from __future__ import annotations
 
 import importlib.resources
+import inspect
 import runpy
 import traceback
 from pathlib import Path
@@ -47,9 +48,11 @@ def load_circuit(name_or_path: str, **options) -> Circuit:
     if not callable(build):
         raise CircuitError(f"{path}: defines no build() function returning a qml.Circuit")
     try:
-        circuit = build(**options)
+        inspect.signature(build).bind(**options)
     except TypeError as exc:
         raise CircuitError(f"{path}: build() does not accept options {sorted(options)}: {exc}") from None
+    try:
+        circuit = build(**options)
     except CircuitError as exc:
         raise CircuitError(f"{path}:{_line_in(path, exc)}: {exc}") from None
     except Exception as exc:

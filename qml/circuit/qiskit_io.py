@@ -17,7 +17,7 @@ from qml.circuit.gates import GATES, gate_def
 from qml.circuit.params import ParamRef
 from qml.errors import ConversionError
 
-_SKIPPED = {"barrier", "measure", "delay"}
+_SKIPPED = {"barrier", "delay"}  # final measurements are skipped too; mid-circuit ones are errors
 
 
 def _angle(p: ParamRef, theta, x):
@@ -99,35 +99,55 @@ def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = Non
     """A qml ``Circuit`` from a qiskit ``QuantumCircuit`` of supported gates.
 
     ``inputs`` says which qiskit parameters are per-sample features, in feature order: a sequence of
-    ``Parameter`` (e.g. a ``ParameterVector``) or a name prefix such as ``"x"``. Every other parameter
-    becomes a trainable slot, in ``qc.parameters`` order. Barriers and measurements are skipped.
+    ``Parameter`` (e.g. a ``ParameterVector``) or the name of a ``ParameterVector`` such as ``"x"``, whose
+    element ``x[i]`` becomes feature ``i``. Every other parameter
+    becomes a trainable slot, in ``qc.parameters`` order. Barriers and final measurements are skipped
+    (qml measures through the module); a gate after a measurement of its qubit is an error.
     """
     all_params = list(qc.parameters)
+    params: dict = {}
     if isinstance(inputs, str):
-        feature_params = [p for p in all_params if p.name.startswith(inputs + "[") or p.name == inputs]
+        n_inputs = 0
+        for p in all_params:
+            vector = getattr(p, "vector", None)
+            if vector is not None and vector.name == inputs:  # x[i] keeps its index even if x[j] is unused
+                params[p] = ("input", p.index)
+                n_inputs = max(n_inputs, len(vector))
+            elif p.name == inputs:
+                params[p] = ("input", 0)
+                n_inputs = max(n_inputs, 1)
     else:
         feature_params = list(inputs or [])
         unknown = [p for p in feature_params if p not in set(all_params)]
         if unknown:
             raise ConversionError(f"inputs {[p.name for p in unknown]} are not parameters of the circuit")
-    params: dict = {p: ("input", i) for i, p in enumerate(feature_params)}
+        params = {p: ("input", i) for i, p in enumerate(feature_params)}
+        n_inputs = len(feature_params)
     trainable = [p for p in all_params if p not in params]
     params.update({p: ("trainable", i) for i, p in enumerate(trainable)})
-    circuit = Circuit(qc.num_qubits, n_inputs=len(feature_params) or None, name=name or qc.name)
+    circuit = Circuit(qc.num_qubits, n_inputs=n_inputs or None, name=name or qc.name)
     for _ in trainable:
         circuit.new_trainable()
+    measured: dict[int, int] = {}  # qubit -> position of its measurement
     for pos, inst in enumerate(qc.data):
         op_name = inst.operation.name
+        where = f"qiskit instruction #{pos} '{op_name}'"
+        wires = tuple(qc.find_bit(q).index for q in inst.qubits)
+        if op_name == "measure":
+            measured.update((w, pos) for w in wires)
+            continue
         if op_name in _SKIPPED:
             continue
-        where = f"qiskit instruction #{pos} '{op_name}'"
+        again = [w for w in wires if w in measured]
+        if again:
+            raise ConversionError(f"unsupported qiskit instruction #{measured[again[0]]} 'measure' on qubit "
+                                  f"{again[0]}: mid-circuit measurement ({where} acts on the qubit after it)")
         if inst.clbits or getattr(inst.operation, "condition", None) is not None:
             raise ConversionError(f"unsupported {where}: classical bits or conditions are not supported")
         try:
             g = gate_def(op_name)
         except KeyError:
             raise ConversionError(f"unsupported {where}; supported gates: {', '.join(sorted(GATES))}") from None
-        wires = tuple(qc.find_bit(q).index for q in inst.qubits)
         refs = tuple(_linear(v, where, params) for v in inst.operation.params)
         if len(refs) != g.num_params:
             raise ConversionError(f"{where}: expected {g.num_params} angles, got {len(refs)}")

@@ -52,11 +52,15 @@ def run(args: argparse.Namespace) -> int:
     import qml
     from qml.circuit.library import load_circuit
     from qml.data import load_task
-    from qml.train import QuantumClassifier, TrainConfig, Trainer
+    from qml.train import QuantumClassifier, TrainConfig, Trainer, resolve_device
 
-    if args.out is not None and args.out.exists() and any(args.out.iterdir()):
-        raise InputError(f"--out {args.out} exists and is not empty; choose a new folder")
+    if args.out is not None and args.out.exists():
+        if not args.out.is_dir():
+            raise InputError(f"--out {args.out} exists and is a file; choose a new folder")
+        if any(args.out.iterdir()):
+            raise InputError(f"--out {args.out} exists and is not empty; choose a new folder")
     config = TrainConfig(args.epochs, args.batch_size, args.lr, seed=args.seed, device=args.torch_device)
+    resolve_device(config.device)
     data = load_task(args.task, seed=args.seed)
     torch.manual_seed(args.seed)
     circuit = load_circuit(args.circuit, n_blocks=args.blocks)
@@ -79,13 +83,16 @@ def run(args: argparse.Namespace) -> int:
             metrics_file.write(json.dumps(asdict(m)) + "\n")
             metrics_file.flush()
 
-    result = Trainer(model, config).fit(data, progress=False if args.quiet else None, on_epoch=log)
+    try:
+        result = Trainer(model, config).fit(data, progress=False if args.quiet else None, on_epoch=log)
+    finally:
+        if metrics_file is not None:
+            metrics_file.close()
     last = result.history[-1]
     print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
           f"valid accuracy {last.valid_accuracy:.4f}")
     print(f"test accuracy {result.test_accuracy:.4f}")
     if args.out is not None:
-        metrics_file.close()
         torch.save(model.state_dict(), args.out / "model.pt")
         theta = model.qmodule.theta.detach().cpu().double().tolist()
         (args.out / "circuit.qasm").write_text(qml.to_qasm3(circuit, theta=theta))

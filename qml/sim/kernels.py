@@ -76,8 +76,9 @@ def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, sp
     shape = state.shape
     d = mat.shape[-1]
     if span[0] == 1:
-        return torch.matmul(mat, state.reshape(d, -1)).view(shape)
-    return torch.matmul(mat, state.reshape(span[0], d, -1)).view(shape)
+        return torch.mm(mat, state.reshape(d, -1)).view(shape)
+    # explicit bmm: torch.matmul would fold (D, D) @ (L, D, R) through transposed copies
+    return torch.bmm(mat.expand(span[0], d, d), state.reshape(span[0], d, -1)).view(shape)
 
 
 def apply_batched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:

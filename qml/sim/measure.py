@@ -11,7 +11,7 @@ from torch import Tensor
 
 from qml.errors import CircuitError, InputError
 
-_SIGN_MATMUL_MAX_WIRES = 12
+_SIGN_MATMUL_MAX_WIRES = 16  # the +-1 table is 2**n x len(wires): 4 MB at 16 wires (float32)
 
 
 def probabilities(state: Tensor) -> Tensor:
@@ -44,7 +44,7 @@ def z_expectations(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tenso
     return torch.stack(out, -1)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _z_signs(n_wires: int, wires: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     """(2**n, len(wires)) matrix of +1 / -1: the eigenvalue of Z_w on each basis state."""
     idx = torch.arange(1 << n_wires, device=device)

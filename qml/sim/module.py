@@ -99,8 +99,8 @@ class QuantumModule(torch.nn.Module):
 
     def unitary(self, x: Tensor | None = None) -> Tensor:
         """The circuit's unitary (2**n, 2**n) for one sample of features (qiskit's convention)."""
+        x, _ = self.check_input(x)
         if x is not None:
-            x, _ = self.check_input(x)
             if x.shape[0] != 1:
                 raise InputError(f"unitary() takes one sample of features, got {x.shape[0]}")
         dim = 1 << self.n_wires

@@ -1,5 +1,5 @@
 """Room ``train``: the classifier head and the training loop."""
 
-from qml.train.trainer import EpochMetrics, QuantumClassifier, TrainConfig, Trainer, TrainResult
+from qml.train.trainer import EpochMetrics, QuantumClassifier, TrainConfig, Trainer, TrainResult, resolve_device
 
-__all__ = ["EpochMetrics", "QuantumClassifier", "TrainConfig", "Trainer", "TrainResult"]
+__all__ = ["EpochMetrics", "QuantumClassifier", "TrainConfig", "Trainer", "TrainResult", "resolve_device"]

@@ -45,12 +45,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
+        if not _is_real(self.lr) or not (self.lr > 0 and math.isfinite(self.lr)):
             raise InputError(f"lr must be a positive number, got {self.lr!r}")
-        if self.weight_decay < 0:
-            raise InputError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not _is_real(self.weight_decay) or not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InputError(f"weight_decay must be >= 0 and finite, got {self.weight_decay!r}")
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Trainer:
 
     def __init__(self, model: QuantumClassifier, config: TrainConfig | None = None):
         self.config = config or TrainConfig()
-        self.device = _device(self.config.device)
+        self.device = resolve_device(self.config.device)
         self.model = model.to(self.device)
 
     @torch.no_grad()
@@ -131,7 +131,12 @@ class Trainer:
         return result
 
 
-def _device(name: str) -> torch.device:
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch device by name; CUDA only where it is available."""
     try:
         device = torch.device(name)
     except RuntimeError:
