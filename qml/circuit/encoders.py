@@ -14,9 +14,9 @@ from qml.errors import CircuitError
 _LETTERS = {"x": "rx", "y": "ry", "z": "rz"}
 
 
-def _gates_from(spec: str) -> tuple[str, ...]:
+def _gates_from(spec: str, name: str) -> tuple[str, ...]:
     if not re.fullmatch(r"r[xyz]+", spec):
-        raise CircuitError(f"unknown encoder {spec!r}: expected '4x4_ryzxy' or rotation letters like 'ryzxy'")
+        raise CircuitError(f"unknown encoder {name!r}: expected '4x4_ryzxy' or rotation letters like 'ryzxy'")
     return tuple(_LETTERS[c] for c in spec[1:])
 
 
@@ -25,7 +25,7 @@ def encoder_ops(name: str, n_wires: int) -> list[tuple[str, int, int]]:
     m = re.fullmatch(r"(?:(\d+)x(\d+)_)?(\w+)", name)
     if m is None:
         raise CircuitError(f"unknown encoder {name!r}: expected '4x4_ryzxy' or rotation letters like 'ryzxy'")
-    gates = _gates_from(m.group(3))
+    gates = _gates_from(m.group(3), name)
     if m.group(1):
         wires, layers = int(m.group(1)), int(m.group(2))
         if wires != n_wires:

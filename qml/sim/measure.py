@@ -134,6 +134,8 @@ class Expval(Measurement):
             raise CircuitError("Expval needs at least one Pauli label")
 
     def out_features(self, n_wires: int) -> int:
+        for label in self.paulis:
+            pauli_masks(label, n_wires)  # reject bad labels when the module is built
         return len(self.paulis)
 
     def _constants(self, n_wires: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
