@@ -4,9 +4,10 @@
     python bench/bench_qnn.py --sizes 4,10 --peers torchquantum,pennylane --budget 3
 
 Workload QNN-k (see bench/peers.py): the 16-feature encoder cycled over k qubits, blocks of [U3 on every
-qubit + CU3 ring], <Z> on every qubit, loss = sum. Peers are timed round-robin (one call each per round)
-so that machine noise hits all of them alike; each figure is the median over the rounds. Before timing,
-every peer's forward output is compared with qml's.
+qubit + CU3 ring], <Z> on every qubit, loss = sum. The torch-based peers are timed round-robin (one call
+each per round) so that machine noise hits all of them alike; each figure is the median over the rounds.
+Aer is timed alone right after them (its OpenMP threads spin after each call and would slow the next peer).
+Before timing, every peer's forward output is compared with qml's.
 """
 
 from __future__ import annotations
@@ -102,8 +103,13 @@ def run(args: argparse.Namespace) -> dict:
                     calls[name] = (lambda p=p, x=x: p.forward(x))
                 elif p.supports_backward:
                     calls[name] = (lambda p=p, x=x: p.forward_backward(x))
-            slow = {n for n in calls if n == "pennylane" and k >= 20}
-            medians = time_round_robin(calls, args.budget, 1 if slow else 3, 200, args.device)
+            # Aer's OpenMP threads keep spinning for a while after each call and would slow down whichever
+            # peer runs next, so Aer is timed on its own after the torch-based peers.
+            solo = {n: calls.pop(n) for n in list(calls) if n == "aer"}
+            min_rounds = 1 if k >= 16 and "pennylane" in calls else 3
+            medians = time_round_robin(calls, args.budget, min_rounds, 200, args.device)
+            for name, fn in solo.items():
+                medians.update(time_round_robin({name: fn}, args.budget / 2, 3, 200, args.device))
             for name, sec in medians.items():
                 row = {"workload": f"QNN-{k}", "qubits": k, "batch": batch, "blocks": n_blocks, "mode": mode,
                        "peer": peers[name].name, "key": name, "median_s": sec, "samples_per_s": batch / sec,

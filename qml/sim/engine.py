@@ -16,7 +16,7 @@ from torch import Tensor
 from qml.circuit.circuit import Circuit
 from qml.circuit.gates import GATES
 from qml.sim import kernels
-from qml.sim.plan import Plan, compile_plan, embed_index, identity_index, next_pow2
+from qml.sim.plan import Plan, batch_bucket, compile_plan, embed_index, identity_index, next_pow2
 
 REAL_OF = {torch.complex64: torch.float32, torch.complex128: torch.float64}
 COMPLEX_OF = {torch.float32: torch.complex64, torch.float64: torch.complex128}
@@ -133,18 +133,21 @@ class StatevectorEngine(torch.nn.Module):
         self.global_phase = float(circuit.global_phase)
         self._ops = list(circuit.ops)
         self._fusion = fusion
-        self._plans: dict[bool, Plan] = {}
-        self._prepared: dict[tuple[bool, torch.device, torch.dtype], _Prepared] = {}
+        self._plans: dict[tuple[bool, int], Plan] = {}
+        self._prepared: dict[tuple[bool, int, torch.device, torch.dtype], _Prepared] = {}
 
-    def plan(self, zero_start: bool = True) -> Plan:
-        if zero_start not in self._plans:
-            self._plans[zero_start] = compile_plan(self._ops, self.n_wires, zero_start, self._fusion)
-        return self._plans[zero_start]
+    def plan(self, zero_start: bool = True, batch: int = 256) -> Plan:
+        """The compiled plan for starting from |0...0> (or not) and a batch of this size."""
+        key = (zero_start, batch_bucket(batch))
+        if key not in self._plans:
+            self._plans[key] = compile_plan(self._ops, self.n_wires, zero_start, self._fusion, key[1])
+        return self._plans[key]
 
-    def _prep(self, zero_start: bool, device: torch.device, cdtype: torch.dtype) -> _Prepared:
-        key = (zero_start, device, cdtype)
+    def _prep(self, zero_start: bool, batch: int, device: torch.device, cdtype: torch.dtype) -> _Prepared:
+        key = (zero_start, batch_bucket(batch), device, cdtype)
         if key not in self._prepared:
-            self._prepared[key] = _Prepared(self.plan(zero_start), self.n_inputs, self.n_trainable, device, cdtype)
+            plan = self.plan(zero_start, batch)
+            self._prepared[key] = _Prepared(plan, self.n_inputs, self.n_trainable, device, cdtype)
         return self._prepared[key]
 
     def forward(self, theta: Tensor, x: Tensor | None = None, initial_state: Tensor | None = None) -> Tensor:
@@ -154,7 +157,7 @@ class StatevectorEngine(torch.nn.Module):
         cdtype = COMPLEX_OF[theta.dtype]
         n = self.n_wires
         batch = x.shape[0] if x is not None else (initial_state.shape[0] if initial_state is not None else 1)
-        prep = self._prep(initial_state is None, theta.device, cdtype)
+        prep = self._prep(initial_state is None, batch, theta.device, cdtype)
         pool_u, pool_b = self._pools(prep, theta, x, batch)
 
         if prep.prefix_index is not None:
@@ -179,7 +182,7 @@ class StatevectorEngine(torch.nn.Module):
             lead = (batch,) if bg.batched else ()
             mats = pool.index_select(-1, bg.index).view(*lead, nb, length, dim, dim)
             block_mats.append(kernels.tree_product(mats))
-        plan = self.plan(initial_state is None)
+        plan = self.plan(initial_state is None, batch)
         for bi, block in enumerate(plan.blocks):
             gi, j = prep.block_slot[bi]
             if block.batched:

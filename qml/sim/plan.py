@@ -166,33 +166,52 @@ def _fuse(ops: list[Op], order: list[int], batched: list[bool], k_max: dict[bool
     return blocks
 
 
-def _layout(blocks: list[Block], n_wires: int) -> tuple[int, ...] | None:
+MIN_COLUMNS = 64  # a block applied in the middle of the state needs L products of width R*B at least this wide
+
+
+def _layout(blocks: list[Block], n_wires: int, batch: int) -> tuple[int, ...] | None:
     """Fix each block's local wire order and the state permutation before it; return the final permutation.
 
-    The state is kept batch-last as (2, ..., 2, B); ``axes[j]`` is the wire on axis j (canonical: n-1, ..., 0). A block
-    whose wires sit on adjacent axes is applied in place (``Block.span``); otherwise its wires are first
-    moved next to the longest run of them that is already adjacent, so most wires stay where they are.
+    The state is kept batch-last as (2, ..., 2, B); ``axes[j]`` is the wire on axis j (canonical: n-1, ..., 0).
+    A block on the leading axes is one matrix product; a block on adjacent axes in the middle is applied in
+    place as L products of width R*B when that width is at least ``MIN_COLUMNS``. Otherwise the block's wires
+    are moved: next to the longest run of them that is already adjacent (so most wires stay where they are),
+    or to the front when that would leave the products too narrow.
     """
     axes = list(range(n_wires - 1, -1, -1))
     for b in blocks:
         pos = {w: j for j, w in enumerate(axes)}
         inside = sorted(b.wires, key=lambda w: pos[w])
-        k = len(inside)
-        first = pos[inside[0]]
-        if [pos[w] for w in inside] != list(range(first, first + k)):
+        if not _fits(axes, inside, pos, batch):
             new_axes = _gather_axes(axes, inside, pos)
+            new_pos = {w: j for j, w in enumerate(new_axes)}
+            if not _fits(new_axes, sorted(b.wires, key=lambda w: new_pos[w]), new_pos, batch):
+                new_axes = inside + [w for w in axes if w not in b.wires]
             b.perm = (*(pos[w] for w in new_axes), n_wires)
             axes = new_axes
             pos = {w: j for j, w in enumerate(axes)}
             inside = sorted(b.wires, key=lambda w: pos[w])
-            first = pos[inside[0]]
-        b.span = (1 << first, 1 << (n_wires - first - k))
+        first = pos[inside[0]]
+        b.span = (1 << first, 1 << (n_wires - first - len(inside)))
         b.wires = tuple(reversed(inside))
     canonical = list(range(n_wires - 1, -1, -1))
     if axes == canonical:
         return None
     pos = {w: j for j, w in enumerate(axes)}
     return (*(pos[w] for w in canonical), n_wires)
+
+
+def _fits(axes: list[int], inside: list[int], pos: dict[int, int], batch: int) -> bool:
+    """True when the block's wires are adjacent and either lead or leave products at least MIN_COLUMNS wide."""
+    first, k = pos[inside[0]], len(inside)
+    if [pos[w] for w in inside] != list(range(first, first + k)):
+        return False
+    return first == 0 or (1 << (len(axes) - first - k)) * batch >= MIN_COLUMNS
+
+
+def batch_bucket(batch: int) -> int:
+    """Batch sizes that lead to the same layout decisions share a plan."""
+    return min(1 << (max(batch, 1).bit_length() - 1), MIN_COLUMNS)
 
 
 def _gather_axes(axes: list[int], inside: list[int], pos: dict[int, int]) -> list[int]:
@@ -216,15 +235,16 @@ def default_fusion(n_wires: int) -> dict[bool, int]:
 
 
 def compile_plan(ops: list[Op], n_wires: int, zero_start: bool = True,
-                 fusion: dict[bool, int] | None = None) -> Plan:
-    """Build the plan for ``ops`` on ``n_wires``; ``zero_start`` enables the product-state prefix."""
+                 fusion: dict[bool, int] | None = None, batch: int = MIN_COLUMNS) -> Plan:
+    """Build the plan for ``ops`` on ``n_wires``; ``zero_start`` enables the product-state prefix; ``batch``
+    (a ``batch_bucket``) steers where fused blocks are applied."""
     groups, const_pool, size, own, batched = _assign_pools(ops)
     if zero_start:
         prefix, rest = _prefix(ops, n_wires)
     else:
         prefix, rest = [[] for _ in range(n_wires)], list(range(len(ops)))
     blocks = _fuse(ops, rest, batched, fusion or default_fusion(n_wires))
-    final_perm = _layout(blocks, n_wires)
+    final_perm = _layout(blocks, n_wires, batch)
     return Plan(list(ops), n_wires, zero_start, groups, const_pool, size, own, batched, prefix, blocks, final_perm)
 
 

@@ -152,3 +152,29 @@ def test_plan_blocks_respect_the_fusion_cap(fusion):
         widest = max(len(c.ops[i].wires) for i in b.ops)
         assert len(b.wires) <= max(fusion[b.batched], widest)
         assert all(plan.op_batched[i] == b.batched for i in b.ops)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_large_batch_layout_matches_qiskit(seed):
+    """A batch of 64+ takes the layout that applies blocks in the middle of the state; check a few rows."""
+    c, x = random_circuit(3000 + seed, n_wires=6 + seed % 5, n_ops=60)
+    rng = np.random.default_rng(seed)
+    big = rng.uniform(-3, 3, size=(96, x.shape[1]))
+    m = _module(c, torch.complex128)
+    got = m.statevector(torch.tensor(big)).detach().numpy()
+    rows = [0, 41, 95]
+    np.testing.assert_allclose(got[rows], reference_states(c, theta_of(m), big[rows]), atol=TOL, rtol=0)
+
+
+def test_layout_depends_on_batch_size_but_states_do_not():
+    c, _ = random_circuit(4000, n_wires=9, n_ops=80, kinds=("const", "new"), n_features=0,
+                          all_features_used=False)
+    engine = StatevectorEngine(c)
+    small, large = engine.plan(True, 1), engine.plan(True, 256)
+    assert [b.span for b in small.blocks] != [b.span for b in large.blocks]
+    assert all(b.span[0] == 1 or b.span[1] >= 64 for b in small.blocks)  # B=1: no narrow products in the middle
+    theta = torch.rand(c.n_trainable, dtype=torch.float64)
+    one = engine(theta, None)
+    many = engine(theta, None, torch.nn.functional.one_hot(torch.zeros(128, dtype=torch.long), 512).to(
+        torch.complex128))
+    np.testing.assert_allclose(many[77].numpy(), one[0].numpy(), atol=1e-12)
