@@ -27,10 +27,10 @@ class _GroupConst:
     family: str
     batched: bool
     index: Tensor
-    scale: Tensor
-    offset: Tensor
+    scale: Tensor | None  # None: all ones
+    offset: Tensor | None  # None: all zeros
     n_params: int
-    trig: tuple[Tensor, Tensor, Tensor, Tensor] | None
+    trig: tuple[Tensor, Tensor, Tensor] | None
 
 
 @dataclass
@@ -65,12 +65,15 @@ class _Prepared:
                 mats = [GATES[plan.ops[i].gate].trig for i in grp.ops]
                 a, c, s = (torch.tensor(np.stack([m[j].reshape(-1) for m in mats]), dtype=cdtype, device=device)
                            for j in range(3))
-                freq = torch.tensor([m[3] for m in mats], dtype=rdtype, device=device)
-                trig = (a, c, s, freq)
+                trig = (a, c, s)
+                freq = [m[3] for m in mats]  # folded into the affine map: cos(f * (scale * v + offset))
+                scale = [v * f for v, f in zip(scale, freq, strict=True)]
+                offset = [v * f for v, f in zip(offset, freq, strict=True)]
             n_params = len(grp.params[0])
             self.groups.append(_GroupConst(
                 grp.family, grp.batched, torch.tensor(idx, dtype=torch.long, device=device),
-                torch.tensor(scale, dtype=rdtype, device=device), torch.tensor(offset, dtype=rdtype, device=device),
+                None if all(v == 1.0 for v in scale) else torch.tensor(scale, dtype=rdtype, device=device),
+                None if all(v == 0.0 for v in offset) else torch.tensor(offset, dtype=rdtype, device=device),
                 n_params, trig))
         self.const_pool = torch.tensor(plan.const_pool, dtype=cdtype, device=device)
         self.needs_theta_in_src = any(g.batched and any(p.kind == "trainable" for r in g.params for p in r)
@@ -84,15 +87,15 @@ class _Prepared:
             return None, False
         batched = any(plan.op_batched[i] for run in plan.prefix for i in run)
         shift = plan.pool_size[True] if batched else 0  # unbatched pool follows the batched one
-        length = next_pow2(max(len(run) for run in plan.prefix))
-        idx = np.empty((plan.n_wires, length, 2, 2), dtype=np.int64)
+        length = max(len(run) for run in plan.prefix)
+        idx = np.empty((length, plan.n_wires, 2, 2), dtype=np.int64)  # step-major: one step for all wires
         for w, run in enumerate(plan.prefix):
             for j in range(length):
                 if j < len(run):
                     i = run[j]
-                    idx[w, j] = plan.own_index[i] + (0 if plan.op_batched[i] else shift)
+                    idx[j, w] = plan.own_index[i] + (0 if plan.op_batched[i] else shift)
                 else:
-                    idx[w, j] = identity_index(2)
+                    idx[j, w] = identity_index(2)
         return torch.tensor(idx.reshape(-1), device=device), batched
 
     @staticmethod
@@ -161,13 +164,12 @@ class StatevectorEngine(torch.nn.Module):
         pool_u, pool_b = self._pools(prep, theta, x, batch)
 
         if prep.prefix_index is not None:
-            if prep.prefix_batched:
-                pool = torch.cat((pool_b, pool_u.expand(batch, -1)), -1)
-                mats = pool.index_select(-1, prep.prefix_index).view(batch, n, -1, 2, 2)
+            if prep.prefix_batched:  # batch-last pool: (entries, B)
+                pool = torch.cat((pool_b.transpose(0, 1), pool_u.unsqueeze(1).expand(-1, batch)), 0)
+                mats = pool.index_select(0, prep.prefix_index).view(-1, n, 2, 2, batch)
             else:
-                mats = pool_u.index_select(-1, prep.prefix_index).view(1, n, -1, 2, 2)
-            vectors = kernels.tree_product(mats)[..., 0].permute(1, 2, 0)  # (n, 2, B)
-            state = kernels.kron_state(vectors).expand(-1, batch)
+                mats = pool_u.index_select(0, prep.prefix_index).view(-1, n, 2, 2, 1)
+            state = kernels.kron_state(kernels.run_on_zero(mats)).expand(-1, batch)
         elif initial_state is not None:
             state = initial_state.to(device=theta.device, dtype=cdtype).transpose(0, 1)
         else:
@@ -208,14 +210,17 @@ class StatevectorEngine(torch.nn.Module):
             if g.batched:
                 if src is None:
                     raise ValueError("this circuit takes input features; pass x")
-                angles = src.index_select(1, g.index) * g.scale + g.offset
+                angles = src.index_select(1, g.index)
             else:
-                angles = theta_ext.index_select(0, g.index) * g.scale + g.offset
+                angles = theta_ext.index_select(0, g.index)
+            if g.scale is not None:
+                angles = angles * g.scale
+            if g.offset is not None:
+                angles = angles + g.offset
             if g.family == "u3":
                 mats = kernels.u3_matrices(angles.view(*angles.shape[:-1], -1, 3))
             else:
-                a, c, s, freq = g.trig
-                mats = kernels.trig_matrices(angles, a, c, s, freq)
+                mats = kernels.trig_matrices(angles, *g.trig)
             (parts_b if g.batched else parts_u).append(mats.flatten(-2))
         pool_u = torch.cat(parts_u, -1)
         pool_b = torch.cat(parts_b, -1) if len(parts_b) > 1 else None

@@ -11,12 +11,11 @@ import torch
 from torch import Tensor
 
 
-def trig_matrices(angles: Tensor, a: Tensor, c: Tensor, s: Tensor, freq: Tensor) -> Tensor:
-    """``A + cos(f*t) C + sin(f*t) S`` for angles (..., G) and constants (G, d, d) -> (..., G, d*d)."""
-    t = angles * freq
-    cos = torch.cos(t).unsqueeze(-1)
-    sin = torch.sin(t).unsqueeze(-1)
-    return a + cos * c + sin * s
+def trig_matrices(angles: Tensor, a: Tensor, c: Tensor, s: Tensor) -> Tensor:
+    """``A + cos(t) C + sin(t) S`` for angles (..., G) (frequency already applied) and constants (G, d*d)
+    -> (..., G, d*d)."""
+    t = angles.unsqueeze(-1)
+    return a + torch.cos(t) * c + torch.sin(t) * s
 
 
 _U3_MIX: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
@@ -54,6 +53,16 @@ def tree_product(mats: Tensor) -> Tensor:
         m = torch.bmm(second, first)
         length //= 2
     return m.view(*lead, d, d)
+
+
+def run_on_zero(mats: Tensor) -> Tensor:
+    """Per-wire vectors (n, 2, B) after applying single-qubit gates (L, n, 2, 2, B), in order, to |0>.
+
+    Batch-last elementwise products: for 2x2 matrices this beats a tree of ``bmm`` calls several times."""
+    vectors = mats[0, :, :, 0]
+    for j in range(1, mats.shape[0]):
+        vectors = (mats[j] * vectors.unsqueeze(1)).sum(2)
+    return vectors
 
 
 def kron_state(vectors: Tensor) -> Tensor:

@@ -66,9 +66,9 @@ class QuantumModule(torch.nn.Module):
             raise InputError(f"input features must have shape (batch, {f}) for this circuit, got {tuple(x.shape)}")
         if x.shape[0] == 0:
             raise InputError("input batch is empty")
-        bad = ~torch.isfinite(x)
-        if bool(bad.any()):
-            b, j = (int(v) for v in bad.nonzero()[0])
+        finite = torch.isfinite(x)
+        if not bool(finite.all()):
+            b, j = (int(v) for v in (~finite).nonzero()[0])
             raise InputError(f"input features must be finite: sample {b}, feature {j} is {x[b, j].item()}")
         return x.to(device=self.theta.device, dtype=self.theta.dtype), single
 
