@@ -34,24 +34,23 @@ def _angle(p: ParamRef, theta, x):
     return expr
 
 
+def _values_or_symbols(values, name: str, count: int, what: str, vector_cls):
+    """Numbers to bind, checked against ``count``; or a ParameterVector called ``name`` when none are given."""
+    if values is None:
+        return vector_cls(name, count)
+    if len(values) != count:
+        raise ConversionError(f"{name} has {len(values)} values, the circuit has {count} {what}")
+    return [float(v) for v in values]
+
+
 def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None):
     """A qiskit ``QuantumCircuit`` with the same ops; angles stay symbolic unless ``theta`` / ``x`` are given."""
     import qiskit.circuit.library as lib
     from qiskit.circuit import ParameterVector, QuantumCircuit
 
     qc = QuantumCircuit(circuit.n_wires, name=circuit.name)
-    if theta is None:
-        theta = ParameterVector("theta", circuit.n_trainable)
-    elif len(theta) != circuit.n_trainable:
-        raise ConversionError(f"theta has {len(theta)} values, the circuit has {circuit.n_trainable} slots")
-    else:
-        theta = [float(v) for v in theta]
-    if x is None:
-        x = ParameterVector("x", circuit.n_inputs)
-    elif len(x) != circuit.n_inputs:
-        raise ConversionError(f"x has {len(x)} values, the circuit takes {circuit.n_inputs} features")
-    else:
-        x = [float(v) for v in x]
+    theta = _values_or_symbols(theta, "theta", circuit.n_trainable, "trainable slots", ParameterVector)
+    x = _values_or_symbols(x, "x", circuit.n_inputs, "features", ParameterVector)
     for op in circuit.ops:
         gate_cls = getattr(lib, GATES[op.gate].qiskit_class)
         qc.append(gate_cls(*(_angle(p, theta, x) for p in op.params)), list(op.wires))

@@ -56,7 +56,7 @@ def test_to_qiskit_with_values_is_bound_and_keeps_gate_order():
 
 def test_to_qiskit_rejects_wrong_number_of_values():
     c = qml.Circuit(1).rx(0)
-    with pytest.raises(qml.ConversionError, match="theta has 2 values, the circuit has 1 slots"):
+    with pytest.raises(qml.ConversionError, match="theta has 2 values, the circuit has 1 trainable slots"):
         qml.to_qiskit(c, theta=[0.1, 0.2])
 
 
