@@ -30,7 +30,7 @@ class _GroupConst:
     scale: Tensor | None  # None: all ones
     offset: Tensor | None  # None: all zeros
     n_params: int
-    trig: tuple[Tensor, Tensor, Tensor] | None
+    trig: tuple[Tensor | None, Tensor, Tensor] | None
 
 
 @dataclass
@@ -38,6 +38,14 @@ class _BlockGroup:
     batched: bool
     index: Tensor  # flat addresses, viewed as (NB, L, D, D)
     shape: tuple[int, int, int]  # NB, L, D
+
+
+def _vector(values: list[float], neutral: float, shape: tuple[int, ...], dtype: torch.dtype,
+            device: torch.device) -> Tensor | None:
+    """A per-angle constant, or None when every value is ``neutral`` (so the multiply or add is skipped)."""
+    if all(v == neutral for v in values):
+        return None
+    return torch.tensor(values, dtype=dtype, device=device).view(shape)
 
 
 class _Prepared:
@@ -60,22 +68,28 @@ class _Prepared:
                         idx.append(p.index + (n_inputs if grp.batched else 0))
                         scale.append(p.scale)
                     offset.append(p.offset)
+            # batched groups work batch-last: angles (G*P, B), matrices (G, d*d, B)
+            column = (-1, 1) if grp.batched else (-1,)
             trig = None
             if grp.family == "trig":
                 mats = [GATES[plan.ops[i].gate].trig for i in grp.ops]
-                a, c, s = (torch.tensor(np.stack([m[j].reshape(-1) for m in mats]), dtype=cdtype, device=device)
-                           for j in range(3))
-                trig = (a, c, s)
+                consts = []
+                for j in range(3):
+                    table = torch.tensor(np.stack([m[j].reshape(-1) for m in mats]), dtype=cdtype, device=device)
+                    consts.append(table.unsqueeze(-1) if grp.batched else table)  # (G, d*d[, 1])
+                if not any(m[0].any() for m in mats):
+                    consts[0] = None  # rotations: A = 0
+                trig = tuple(consts)
                 freq = [m[3] for m in mats]  # folded into the affine map: cos(f * (scale * v + offset))
                 scale = [v * f for v, f in zip(scale, freq, strict=True)]
                 offset = [v * f for v, f in zip(offset, freq, strict=True)]
             n_params = len(grp.params[0])
             self.groups.append(_GroupConst(
                 grp.family, grp.batched, torch.tensor(idx, dtype=torch.long, device=device),
-                None if all(v == 1.0 for v in scale) else torch.tensor(scale, dtype=rdtype, device=device),
-                None if all(v == 0.0 for v in offset) else torch.tensor(offset, dtype=rdtype, device=device),
+                _vector(scale, 1.0, column, rdtype, device), _vector(offset, 0.0, column, rdtype, device),
                 n_params, trig))
         self.const_pool = torch.tensor(plan.const_pool, dtype=cdtype, device=device)
+        self.n_unbatched = plan.pool_size[False]
         self.needs_theta_in_src = any(g.batched and any(p.kind == "trainable" for r in g.params for p in r)
                                       for g in plan.groups)
         self.prefix_index, self.prefix_batched = self._prefix(plan, device)
@@ -86,14 +100,14 @@ class _Prepared:
         if not plan.zero_start or not any(plan.prefix):
             return None, False
         batched = any(plan.op_batched[i] for run in plan.prefix for i in run)
-        shift = plan.pool_size[True] if batched else 0  # unbatched pool follows the batched one
+        shift = plan.pool_size[False] - 2  # batched entries follow the unbatched pool, without their 0 and 1
         length = max(len(run) for run in plan.prefix)
         idx = np.empty((length, plan.n_wires, 2, 2), dtype=np.int64)  # step-major: one step for all wires
         for w, run in enumerate(plan.prefix):
             for j in range(length):
                 if j < len(run):
                     i = run[j]
-                    idx[j, w] = plan.own_index[i] + (0 if plan.op_batched[i] else shift)
+                    idx[j, w] = plan.own_index[i] + (shift if plan.op_batched[i] else 0)
                 else:
                     idx[j, w] = identity_index(2)
         return torch.tensor(idx.reshape(-1), device=device), batched
@@ -165,7 +179,7 @@ class StatevectorEngine(torch.nn.Module):
 
         if prep.prefix_index is not None:
             if prep.prefix_batched:  # batch-last pool: (entries, B)
-                pool = torch.cat((pool_b.transpose(0, 1), pool_u.unsqueeze(1).expand(-1, batch)), 0)
+                pool = torch.cat((pool_u.unsqueeze(1).expand(-1, batch), pool_b), 0)
                 mats = pool.index_select(0, prep.prefix_index).view(-1, n, 2, 2, batch)
             else:
                 mats = pool_u.index_select(0, prep.prefix_index).view(-1, n, 2, 2, 1)
@@ -179,10 +193,12 @@ class StatevectorEngine(torch.nn.Module):
 
         block_mats = []
         for bg in prep.block_groups:
-            pool = pool_b if bg.batched else pool_u
             nb, length, dim = bg.shape
-            lead = (batch,) if bg.batched else ()
-            mats = pool.index_select(-1, bg.index).view(*lead, nb, length, dim, dim)
+            if bg.batched:  # per-sample blocks: the batched pool with its 0 and 1, batch moved to the front
+                full = torch.cat((prep.const_pool[:2].unsqueeze(1).expand(2, batch), pool_b), 0)
+                mats = full.index_select(0, bg.index).view(nb, length, dim, dim, batch).permute(4, 0, 1, 2, 3)
+            else:
+                mats = pool_u.index_select(0, bg.index).view(nb, length, dim, dim)
             block_mats.append(kernels.tree_product(mats))
         plan = self.plan(initial_state is None, batch)
         for bi, block in enumerate(plan.blocks):
@@ -199,29 +215,32 @@ class StatevectorEngine(torch.nn.Module):
         return state
 
     def _pools(self, prep: _Prepared, theta: Tensor, x: Tensor | None, batch: int) -> tuple[Tensor, Tensor | None]:
+        """The unbatched pool (entries,) and the batched one without its 0 and 1, batch-last (entries - 2, B)."""
         theta_ext = torch.nn.functional.pad(theta, (0, 1))
         src = None
         if x is not None and any(g.batched for g in prep.groups):
-            src = x.to(theta.dtype)
+            src = x.to(theta.dtype).transpose(0, 1)
             if prep.needs_theta_in_src:
-                src = torch.cat((src, theta.unsqueeze(0).expand(batch, -1)), 1)
-        parts_u, parts_b = [prep.const_pool], [prep.const_pool[:2].expand(batch, 2)]
+                src = torch.cat((src, theta.unsqueeze(1).expand(-1, batch)), 0)
+        parts_u, parts_b = [prep.const_pool], []
         for g in prep.groups:
             if g.batched:
                 if src is None:
                     raise ValueError("this circuit takes input features; pass x")
-                angles = src.index_select(1, g.index)
+                angles = src.index_select(0, g.index)
             else:
                 angles = theta_ext.index_select(0, g.index)
             if g.scale is not None:
                 angles = angles * g.scale
             if g.offset is not None:
                 angles = angles + g.offset
-            if g.family == "u3":
-                mats = kernels.u3_matrices(angles.view(*angles.shape[:-1], -1, 3))
+            if g.family == "u3" and g.batched:
+                mats = kernels.u3_matrices(angles.view(-1, 3, batch).transpose(1, 2)).transpose(1, 2)
+            elif g.family == "u3":
+                mats = kernels.u3_matrices(angles.view(-1, 3))
             else:
-                mats = kernels.trig_matrices(angles, *g.trig)
-            (parts_b if g.batched else parts_u).append(mats.flatten(-2))
-        pool_u = torch.cat(parts_u, -1)
-        pool_b = torch.cat(parts_b, -1) if len(parts_b) > 1 else None
+                mats = kernels.trig_matrices(angles.unsqueeze(1 if g.batched else -1), *g.trig)
+            (parts_b if g.batched else parts_u).append(mats.reshape(-1, batch) if g.batched else mats.reshape(-1))
+        pool_u = torch.cat(parts_u)
+        pool_b = None if not parts_b else parts_b[0] if len(parts_b) == 1 else torch.cat(parts_b)
         return pool_u, pool_b

@@ -11,11 +11,11 @@ import torch
 from torch import Tensor
 
 
-def trig_matrices(angles: Tensor, a: Tensor, c: Tensor, s: Tensor) -> Tensor:
-    """``A + cos(t) C + sin(t) S`` for angles (..., G) (frequency already applied) and constants (G, d*d)
-    -> (..., G, d*d)."""
-    t = angles.unsqueeze(-1)
-    return a + torch.cos(t) * c + torch.sin(t) * s
+def trig_matrices(t: Tensor, a: Tensor | None, c: Tensor, s: Tensor) -> Tensor:
+    """``A + cos(t) C + sin(t) S`` for angles ``t`` (frequency applied) broadcast against constants of shape
+    (G, d*d) or (G, d*d, 1); ``a=None`` means A = 0."""
+    out = torch.cos(t) * c + torch.sin(t) * s
+    return out if a is None else out + a
 
 
 _U3_MIX: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
