@@ -17,3 +17,11 @@ class InputError(QmlError, ValueError):
 
 class ConversionError(QmlError, ValueError):
     """A qiskit circuit or expression cannot be represented in qml."""
+
+
+class PassError(QmlError, ValueError):
+    """A compression pass was configured wrongly or applied to a model it does not support."""
+
+
+class PluginError(QmlError, LookupError):
+    """A pass or backend name is unknown, claimed twice, or its plugin failed to import."""
