@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 
 import qml
-from qml.data import load_task, task_names
+from qml.data import SizeLimit, load_task, task_names
 from qml.data.datasets import ANGLE_SCALE
 
 
@@ -30,7 +30,7 @@ def _splits(d):
 
 
 def test_task_names_are_listed():
-    assert task_names() == ["digits2", "digits4"]
+    assert task_names() == ["digits2", "digits4", "fashion2", "fashion4", "mnist2", "mnist4", "vowel4"]
 
 
 def test_digits4_has_four_classes_and_sixteen_float32_features(digits4):
@@ -87,5 +87,12 @@ def test_different_seed_gives_different_splits(digits4):
 
 
 def test_unknown_task_is_an_input_error_listing_the_tasks():
-    with pytest.raises(qml.InputError, match="unknown task 'mnist': expected one of digits2, digits4"):
+    with pytest.raises(qml.InputError, match="unknown task 'mnist': expected one of digits2, digits4, fashion2, "
+                                             "fashion4, mnist2, mnist4, vowel4$"):
         load_task("mnist")
+
+
+def test_digits_ignore_the_data_folder_and_honour_a_size_limit(tmp_path):
+    d = load_task("digits2", data_dir=tmp_path / "unused", limit=SizeLimit(train=10, valid=4, test=6))
+    assert [len(d.y_train), len(d.y_valid), len(d.y_test)] == [10, 4, 6]
+    assert torch.bincount(d.y_train).tolist() == [5, 5]
