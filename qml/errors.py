@@ -25,3 +25,7 @@ class PassError(QmlError, ValueError):
 
 class PluginError(QmlError, LookupError):
     """A pass or backend name is unknown, claimed twice, or its plugin failed to import."""
+
+
+class NoiseError(QmlError, ValueError):
+    """A device name is unknown, or a noise snapshot file is malformed or of an unsupported version."""

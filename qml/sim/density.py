@@ -1,0 +1,132 @@
+"""Exact density-matrix simulation for small circuits (up to ``MAX_WIRES`` qubits) with Pauli channels after
+gates and readout confusion before measurement: the reference that sampled noise injection must converge to.
+
+The density matrix of a batch is a tensor (B, 2, ..., 2, 2, ..., 2): n row axes then n column axes, each in
+qiskit's order (wire w is axis ``n - w`` of the rows, counting the batch axis as 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from qml.circuit.circuit import Circuit, Op
+from qml.circuit.gates import GATES
+from qml.errors import InputError
+from qml.sim.kernels import u3_matrices
+
+MAX_WIRES = 10
+
+PAULIS = np.stack([np.eye(2), [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]]).astype(complex)
+
+
+def _angles(op: Op, theta: Tensor, x: Tensor | None, batch: int) -> list[Tensor]:
+    out = []
+    for ref in op.params:
+        if ref.kind == "const":
+            out.append(torch.full((batch,), ref.offset, dtype=theta.dtype, device=theta.device))
+        else:
+            source = theta.expand(batch, -1) if ref.kind == "trainable" else x
+            out.append(ref.scale * source[:, ref.index] + ref.offset)
+    return out
+
+
+def op_matrices(op: Op, theta: Tensor, x: Tensor | None, batch: int, cdtype: torch.dtype) -> Tensor:
+    """The op's matrix for every sample, (B, d, d), in the gate's own wire order (wires[0] least significant)."""
+    g = GATES[op.gate]
+    dev = theta.device
+    if g.family == "const":
+        return torch.as_tensor(g.matrix, dtype=cdtype, device=dev).expand(batch, -1, -1)
+    angles = _angles(op, theta, x, batch)
+    if g.family == "trig":
+        a, c, s = (torch.as_tensor(m, dtype=cdtype, device=dev) for m in g.trig[:3])
+        f = g.trig[3]
+        t = (f * angles[0]).to(cdtype)[:, None, None]
+        return a + torch.cos(t) * c + torch.sin(t) * s
+    if g.num_params == 2:
+        angles = [torch.full_like(angles[0], np.pi / 2), *angles]
+    u = u3_matrices(torch.stack(angles, -1)[:, None, :])[:, 0].reshape(batch, 2, 2).to(cdtype)
+    if not g.controlled:
+        return u
+    full = torch.zeros(batch, 4, 4, dtype=cdtype, device=dev)
+    full[:, 0, 0] = full[:, 2, 2] = 1  # control is wires[0]: states with bit 0 clear are untouched
+    full[:, 1::2, 1::2] = u
+    return full
+
+
+def _apply(rho: Tensor, mats: Tensor, axes: Sequence[int]) -> Tensor:
+    """Multiply (B, d, d) matrices onto the given state axes (axes[0] is the gate's least significant wire)."""
+    k, batch = len(axes), rho.shape[0]
+    order = list(reversed(axes))  # C order: most significant first
+    rest = [a for a in range(1, rho.dim()) if a not in order]
+    moved = rho.permute(0, *rest, *order)
+    shape = moved.shape
+    out = torch.matmul(moved.reshape(batch, -1, 1 << k), mats.transpose(1, 2)).reshape(shape)
+    inverse = np.argsort([0, *rest, *order])
+    return out.permute(*inverse)
+
+
+class DensityMatrix:
+    """Runs a circuit on density matrices; ``channels[i]`` (optional) is the Pauli channel after op ``i``:
+    a probability vector over the 4^k Paulis on the op's wires (index = sum of P_j * 4^j, P in I, X, Y, Z)."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        if circuit.n_wires > MAX_WIRES:
+            raise InputError(f"density-matrix simulation is limited to {MAX_WIRES} qubits; "
+                             f"the circuit has {circuit.n_wires}")
+        self.circuit = circuit
+
+    def run(self, theta: Tensor, x: Tensor | None, channels: Sequence[np.ndarray | None] | None = None,
+            cdtype: torch.dtype = torch.complex128) -> Tensor:
+        n = self.circuit.n_wires
+        batch = 1 if x is None else x.shape[0]
+        dim = 1 << n
+        rho = torch.zeros(batch, dim, dim, dtype=cdtype, device=theta.device)
+        rho[:, 0, 0] = 1
+        rho = rho.reshape(batch, *([2] * (2 * n)))
+        paulis = torch.as_tensor(PAULIS, dtype=cdtype, device=theta.device)
+        for i, op in enumerate(self.circuit.ops):
+            u = op_matrices(op, theta, x, batch, cdtype)
+            rows = [n - w for w in op.wires]
+            cols = [2 * n - w for w in op.wires]
+            rho = _apply(_apply(rho, u, rows), u.conj(), cols)
+            channel = None if channels is None else channels[i]
+            if channel is not None:
+                rho = self._pauli_channel(rho, channel, op.wires, paulis, n)
+        return rho.reshape(batch, dim, dim)
+
+    @staticmethod
+    def _pauli_channel(rho: Tensor, probs: np.ndarray, wires: Sequence[int], paulis: Tensor, n: int) -> Tensor:
+        out = torch.zeros_like(rho)
+        for index, p in enumerate(probs):
+            if p == 0:
+                continue
+            term = rho
+            for j, w in enumerate(wires):
+                pauli = (index // 4**j) % 4
+                if pauli:
+                    m = paulis[pauli].expand(rho.shape[0], -1, -1)
+                    term = _apply(_apply(term, m, [n - w]), m.conj(), [2 * n - w])
+            out = out + float(p) * term
+        return out
+
+
+def readout_probabilities(rho: Tensor, n_wires: int, confusion: Sequence[np.ndarray] | None = None) -> Tensor:
+    """Measured basis-state probabilities (B, 2^n): the diagonal of rho, then each wire's readout confusion."""
+    probs = torch.diagonal(rho, dim1=1, dim2=2).real
+    return probs if confusion is None else apply_confusion(probs, n_wires, confusion)
+
+
+def apply_confusion(probs: Tensor, n_wires: int, confusion: Sequence[np.ndarray | None]) -> Tensor:
+    """Basis-state probabilities (B, 2^n) as read out through ``confusion[w][prepared, measured]`` per wire."""
+    batch = probs.shape[0]
+    t = probs.reshape(batch, *([2] * n_wires))
+    for w, m in enumerate(confusion):
+        if m is None:
+            continue
+        mat = torch.as_tensor(np.asarray(m), dtype=t.dtype, device=t.device)
+        axis = n_wires - w
+        t = torch.movedim(torch.tensordot(t, mat, dims=([axis], [0])), -1, axis)
+    return t.reshape(batch, -1)
