@@ -2,7 +2,9 @@
 
 ``4x4_ryzxy`` is QuantumNAS's encoder for 16 features on 4 qubits (layers RY, RZ, RX, RY). A name made of
 rotation letters after an optional ``<wires>x<layers>_`` prefix, e.g. ``ryzxy`` or ``ry``, cycles 16
-features over the wires layer by layer (``max(16, n_wires)`` gates, so every wire gets at least one).
+features over the wires layer by layer (``max(16, n_wires)`` gates, so every wire gets at least one);
+``<features>_<letters>``, e.g. ``10_ryzxy`` (TorchQuantum's encoder for the 10 PCA features of vowel4), cycles
+that many features instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ def _gates_from(spec: str, name: str) -> tuple[str, ...]:
 
 def encoder_ops(name: str, n_wires: int) -> list[tuple[str, int, int]]:
     """(gate, wire, feature) triples of encoder ``name`` on ``n_wires`` wires."""
+    counted = re.fullmatch(r"(\d+)_(r[xyz]+)", name)
+    if counted:
+        if int(counted.group(1)) < 1:
+            raise CircuitError(f"encoder {name!r} must take at least one feature")
+        return cycled(n_wires, int(counted.group(1)), _gates_from(counted.group(2), name))
     m = re.fullmatch(r"(?:(\d+)x(\d+)_)?(\w+)", name)
     if m is None:
         raise CircuitError(f"unknown encoder {name!r}: expected '4x4_ryzxy' or rotation letters like 'ryzxy'")
@@ -44,4 +51,4 @@ def cycled(n_wires: int, n_features: int, gates: tuple[str, ...]) -> list[tuple[
 
 
 def encoder_names() -> list[str]:
-    return ["4x4_ryzxy", "<letters>, e.g. ryzxy, ry"]
+    return ["4x4_ryzxy", "<letters>, e.g. ryzxy, ry", "<features>_<letters>, e.g. 10_ryzxy"]

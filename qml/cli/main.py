@@ -10,12 +10,14 @@ from qml.errors import QmlError
 
 def build_parser() -> argparse.ArgumentParser:
     from qml import __version__
-    from qml.cli import passes, train
+    from qml.cli import evaluate, noise, passes, train
 
     parser = argparse.ArgumentParser(prog="qml", description="Noise-robust quantum machine learning.")
     parser.add_argument("--version", action="version", version=f"qml {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.register(sub)
+    evaluate.register(sub)
+    noise.register(sub)
     passes.register(sub)
     return parser
 

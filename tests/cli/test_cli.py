@@ -121,8 +121,9 @@ def test_out_folder_has_config_metrics_weights_and_circuit(runs):
 
 def test_out_config_records_the_settings(runs):
     config = json.loads((runs["paths"]["out"] / "config.json").read_text())
-    assert config["task"] == "digits4" and config["epochs"] == 2 and config["circuit"] == "u3cu3"
-    assert config["blocks"] == 2 and config["lr"] == 0.02 and config["device"] == "cpu"
+    assert config["task"] == "digits4" and config["train"]["epochs"] == 2 and config["circuit"] == "u3cu3"
+    assert config["blocks"] == 2 and config["train"]["lr"] == 0.02 and config["train"]["device"] == "cpu"
+    assert config["device_name"] is None and config["norm"] is False and config["quant_levels"] is None
 
 
 def test_out_metrics_have_one_line_per_epoch(runs):
@@ -134,7 +135,7 @@ def test_out_metrics_have_one_line_per_epoch(runs):
 
 def test_out_model_loads_with_weights_only(runs):
     state = torch.load(runs["paths"]["out"] / "model.pt", weights_only=True)
-    assert list(state) == ["qmodule.theta"]
+    assert sorted(state) == ["post.running_mean", "post.running_std", "qmodule.theta"]
     assert state["qmodule.theta"].shape == (48,)
     assert torch.isfinite(state["qmodule.theta"]).all()
 
