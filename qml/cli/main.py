@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from qml.errors import QmlError
@@ -10,13 +11,14 @@ from qml.errors import QmlError
 
 def build_parser() -> argparse.ArgumentParser:
     from qml import __version__
-    from qml.cli import evaluate, noise, passes, train
+    from qml.cli import evaluate, noise, passes, prune, train
 
     parser = argparse.ArgumentParser(prog="qml", description="Noise-robust quantum machine learning.")
     parser.add_argument("--version", action="version", version=f"qml {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.register(sub)
     evaluate.register(sub)
+    prune.register(sub)
     noise.register(sub)
     passes.register(sub)
     return parser
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qml: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `qml noise show X | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -1,0 +1,58 @@
+"""Shared helpers of the circuit passes: finding the circuit module, wrapping angles, exporting a pruned circuit
+and counting its gates after transpiling to a device."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from qml.errors import PassError
+from qml.sim.module import QuantumModule
+
+
+def circuit_module(model: nn.Module, pass_name: str) -> QuantumModule:
+    found = [m for m in model.modules() if isinstance(m, QuantumModule)]
+    if len(found) != 1:
+        raise PassError(f"{pass_name} needs a model holding exactly one qml circuit (QuantumModule), "
+                        f"found {len(found)}")
+    return found[0]
+
+
+def wrap(theta: Tensor) -> Tensor:
+    """Angles wrapped to (-pi, pi]."""
+    return math.pi - torch.remainder(math.pi - theta, 2 * math.pi)
+
+
+def effective_theta(module: QuantumModule) -> list[float]:
+    return module.theta.detach().cpu().double().tolist()
+
+
+def exported_circuit(module: QuantumModule):
+    """The module's circuit without the gates its (masked) angles make the identity, and the angles to bind."""
+    from qml.circuit.simplify import drop_identity_gates
+
+    theta = effective_theta(module)
+    return drop_identity_gates(module.circuit, theta), theta
+
+
+def transpiled_counts(module: QuantumModule, device: str, layout=None) -> dict:
+    """1- and 2-qubit gate counts and depth of the exported circuit transpiled to ``device``'s target."""
+    from qiskit import transpile
+
+    from qml.circuit.qiskit_io import to_qiskit
+    from qml.noise import load_snapshot
+    from qml.noise.model import check_layout
+    from qml.noise.qiskit_models import to_target
+
+    snap = load_snapshot(device)
+    circuit, theta = exported_circuit(module)
+    layout = check_layout(layout, circuit.n_wires, snap.num_qubits, snap.device)
+    qc = to_qiskit(circuit, theta=theta)
+    out = transpile(qc, target=to_target(snap), initial_layout=list(layout), optimization_level=1, seed_transpiler=0)
+    ops = out.count_ops()
+    two = sum(n for name, n in ops.items() if name == snap.two_qubit_gate)
+    one = sum(n for name, n in ops.items() if name in ("sx", "x", "rz"))
+    return {"logical_gates": len(circuit), "two_qubit": two, "one_qubit": one,
+            "pulses_1q": sum(n for name, n in ops.items() if name in ("sx", "x")), "depth": out.depth()}
