@@ -49,4 +49,4 @@ class TorchExecutor(Executor):
             if shots is not None:
                 idx = sample_indices(probs.float(), shots, self.generator)
                 probs = counts_from_indices(idx, probs.shape[-1]).to(probs.dtype) / shots
-            return z_expectations(probs, n, tuple(range(n))).float()
+            return z_expectations(probs, n, tuple(range(n))).to(module.theta.dtype)

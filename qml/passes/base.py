@@ -113,7 +113,7 @@ class Pass:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.name:
+        if cls.name and "Config" in cls.__dict__:
             cls.Config._pass_name = cls.name
 
     def __init__(self, config: PassConfig | Mapping[str, Any] | None = None, **options: Any) -> None:

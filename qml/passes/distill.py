@@ -50,7 +50,7 @@ def distill_epochs(student: nn.Module, teacher: nn.Module, loader, config: Disti
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total, count = total + float(loss) * len(x), count + len(x)
+            total, count = total + float(loss.detach()) * len(x), count + len(x)
         losses.append(total / max(count, 1))
         if log:
             log(f"distill: epoch {epoch + 1}/{config.epochs} loss {losses[-1]:.4f}")

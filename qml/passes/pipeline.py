@@ -26,7 +26,10 @@ from qml.passes.base import Pass, PassContext, PassPlan, PassReport
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     """``"name key=value key=value"`` -> ``(name, {key: value})``; values stay text until the config converts."""
-    words = shlex.split(spec)
+    try:
+        words = shlex.split(spec)
+    except ValueError as exc:  # an unbalanced quote
+        raise PassError(f"pass spec {spec!r}: {exc}") from None
     if not words:
         raise PassError("empty pass spec: expected 'NAME [key=value ...]'")
     options = {}
@@ -93,7 +96,10 @@ class Pipeline:
         if not isinstance(steps, list):
             raise PassError(f"pipeline file {path}: expected a list of passes under 'passes' (JSON) or "
                             "[[pass]] tables (TOML)")
-        return cls(steps)
+        try:
+            return cls(steps)
+        except PassError as exc:  # a bad step or option: say which file it is in
+            raise PassError(f"pipeline file {path}: {exc}") from exc
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r})"

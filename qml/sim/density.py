@@ -63,7 +63,7 @@ def _apply(rho: Tensor, mats: Tensor, axes: Sequence[int]) -> Tensor:
     rest = [a for a in range(1, rho.dim()) if a not in order]
     moved = rho.permute(0, *rest, *order)
     shape = moved.shape
-    out = torch.matmul(moved.reshape(batch, -1, 1 << k), mats.transpose(1, 2)).reshape(shape)
+    out = torch.matmul(moved.reshape(batch, -1, 1 << k), mats.transpose(1, 2).contiguous()).reshape(shape)
     inverse = np.argsort([0, *rest, *order])
     return out.permute(*inverse)
 

@@ -239,8 +239,10 @@ def load_checkpoint(path: Path) -> dict:
     except Exception as exc:
         raise InputError(f"checkpoint {path} is corrupted or not a qml checkpoint "
                          f"({type(exc).__name__}); delete it to start over") from None
-    missing = {"model", "optimizer", "scheduler", "rng", "noise_rng", "epoch", "history"} - set(state or {})
-    if not isinstance(state, dict) or missing:
+    if not isinstance(state, dict):
+        raise InputError(f"checkpoint {path} is not a qml training checkpoint (it holds a {type(state).__name__})")
+    missing = {"model", "optimizer", "scheduler", "rng", "noise_rng", "epoch", "history"} - set(state)
+    if missing:
         raise InputError(f"checkpoint {path} is not a qml training checkpoint (missing {', '.join(sorted(missing))})")
     return state
 

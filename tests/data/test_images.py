@@ -221,11 +221,3 @@ def test_a_train_file_lacking_a_class_is_an_error(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
     with pytest.raises(InputError, match="mnist2 needs classes 3, 6, found 0, 1, 2, 3, 4, 5, 7, 8, 9"):
         load_task("mnist2", data_dir=tmp_path)
-
-
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="Debian's dataset-fashion-mnist is not installed")
-def test_debian_fashion_mnist_gives_the_documented_sizes(monkeypatch):
-    monkeypatch.delenv("QML_DATA_DIR", raising=False)
-    d = load_task("fashion4")
-    assert (len(d.y_train), len(d.y_valid), len(d.y_test)) == (5000, 1200, 4000)
