@@ -10,21 +10,20 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from qml.passes.base import TORCH, Pass, PassContext, PassPlan
-from qml.passes.config import PassConfig, option
+from qml.passes.config import option
 from qml.passes.layers import weight_layers
-from qml.passes.linear_quant import calibrate, quant_plan, quantize_layers, set_input_mode
+from qml.passes.linear_quant import LinearQuantConfig, calibrate, quant_plan, quantize_layers, set_input_mode
 from qml.passes.parametrizations import FakeQuant
 
 
 @dataclass(frozen=True)
-class QuantAwareTrainingConfig(PassConfig):
+class QuantAwareTrainingConfig(LinearQuantConfig):
+    """The post-training options (calibration initialises the input ranges), plus the training ones."""
+
     bits: int = option(4, "weight bit width", low=2, high=16)
-    granularity: str = option("channel", "one range per output channel or per tensor", choices=("channel", "tensor"))
-    symmetric: bool = option(True, "symmetric (zero point 0) or asymmetric weight ranges")
-    act_bits: int | None = option(8, "bit width of layer inputs (none: weights only)", low=2, high=16)
+    calibration_batches: int = option(4, "batches of context.calibration to initialise input ranges", low=0)
     epochs: int = option(5, "epochs of training with fake quantization (context.finetune)", low=1)
     momentum: float = option(0.05, "running-average rate of the input ranges", low=0.0, high=1.0, low_open=True)
-    calibration_batches: int = option(4, "batches of context.calibration to initialise input ranges", low=0)
 
 
 class QuantAwareTraining(Pass):
