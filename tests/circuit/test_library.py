@@ -139,5 +139,5 @@ def test_missing_file_is_reported():
 
 
 def test_unknown_builtin_lists_the_builtins():
-    with pytest.raises(qml.CircuitError, match=r"unknown circuit 'nope': expected a built-in \(u3cu3\)"):
+    with pytest.raises(qml.CircuitError, match=r"unknown circuit 'nope': expected a built-in \(.*u3cu3.*\)"):
         load_circuit("nope")

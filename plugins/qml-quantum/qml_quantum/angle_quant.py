@@ -1,4 +1,5 @@
-"""Angle quantization: every trainable rotation angle restricted to k = 2^bits levels in [-pi, pi) (step 2 pi / k),
+"""Angle quantization: every trainable rotation angle restricted to k = 2^bits levels in [-pi, pi) (step 2 pi / k;
+the angle of a controlled rotation, whose period is 4 pi, to the same grid in [-2 pi, 2 pi)),
 post-training or quantization-aware (straight-through gradient, ``context.finetune`` for ``epochs``). With
 ``clifford`` the levels are the multiples of pi/2, so every rotation becomes a Clifford gate."""
 
@@ -12,7 +13,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from qml.passes import CIRCUIT, Pass, PassConfig, PassContext, PassPlan, PlanItem, option
-from qml_quantum.angles import circuit_module, wrap
+from qml_quantum.angles import angle_periods, circuit_module, wrap
 
 
 @dataclass(frozen=True)
@@ -28,23 +29,26 @@ def angle_levels(bits: int) -> Tensor:
     return -math.pi + 2 * math.pi * torch.arange(k, dtype=torch.float64) / k
 
 
-def quantize_angles(theta: Tensor, bits: int) -> Tensor:
-    """Nearest of the 2^bits levels (on the circle), mapped to [-pi, pi)."""
-    k = 2**bits
-    step = 2 * math.pi / k
-    index = torch.round((wrap(theta) + math.pi) / step).remainder(k)
-    return index * step - math.pi
+def quantize_angles(theta: Tensor, bits: int, periods: Tensor | float = 2 * math.pi) -> Tensor:
+    """Nearest multiple of 2 pi / 2^bits on each angle's circle: in [-pi, pi) for an angle of period 2 pi; an
+    angle of period 4 pi (a controlled rotation, whose 2 pi turn is a Z on the control) keeps its own turn and
+    lands in [-2 pi, 2 pi)."""
+    step = 2 * math.pi / 2**bits
+    half = torch.as_tensor(periods, dtype=theta.dtype, device=theta.device) / 2
+    q = torch.round(wrap(theta, 2 * half) / step) * step
+    return torch.where(q >= half - step / 2, q - 2 * half, q)
 
 
 class AngleQuantizer(nn.Module):
     """``theta -> quantized theta`` with a straight-through gradient."""
 
-    def __init__(self, bits: int) -> None:
+    def __init__(self, bits: int, periods: Tensor | None = None) -> None:
         super().__init__()
         self.bits = bits
+        self.register_buffer("periods", torch.full((1,), 2 * math.pi) if periods is None else periods.float())
 
     def forward(self, theta: Tensor) -> Tensor:
-        return theta + (quantize_angles(theta, self.bits) - theta).detach()
+        return theta + (quantize_angles(theta, self.bits, self.periods.to(theta.dtype)) - theta).detach()
 
 
 class AngleQuant(Pass):
@@ -68,7 +72,7 @@ class AngleQuant(Pass):
 
     def run(self, model: nn.Module, context: PassContext):
         m = circuit_module(model, self.name)
-        parametrize.register_parametrization(m, "theta", AngleQuantizer(self.bits))
+        parametrize.register_parametrization(m, "theta", AngleQuantizer(self.bits, angle_periods(m)))
         if self.config.epochs:
             context.finetune(model, self.config.epochs)
         with torch.no_grad():

@@ -20,9 +20,26 @@ def circuit_module(model: nn.Module, pass_name: str) -> QuantumModule:
     return found[0]
 
 
-def wrap(theta: Tensor) -> Tensor:
-    """Angles wrapped to (-pi, pi]."""
-    return math.pi - torch.remainder(math.pi - theta, 2 * math.pi)
+def wrap(theta: Tensor, period: Tensor | float = 2 * math.pi) -> Tensor:
+    """Angles wrapped to (-period/2, period/2] (default (-pi, pi])."""
+    half = period / 2
+    return half - torch.remainder(half - theta, period)
+
+
+# angles whose period is 4 pi: a controlled rotation by 2 pi is a Z on the control, not the identity
+_FOUR_PI = {("crx", 0), ("cry", 0), ("crz", 0), ("cu3", 0)}
+
+
+def angle_periods(module: QuantumModule) -> Tensor:
+    """Per trainable slot, the period after which its gate repeats exactly: 4 pi for the rotation angle of a
+    controlled rotation, 2 pi otherwise (divided by the slot's scale)."""
+    periods = torch.full((module.theta.numel(),), 2 * math.pi, dtype=torch.float64)
+    for op in module.circuit.ops:
+        for position, ref in enumerate(op.params):
+            if ref.kind == "trainable" and ref.scale:
+                base = 4 * math.pi if (op.gate, position) in _FOUR_PI else 2 * math.pi
+                periods[ref.index] = max(float(periods[ref.index]), base / abs(ref.scale))
+    return periods
 
 
 def effective_theta(module: QuantumModule) -> list[float]:

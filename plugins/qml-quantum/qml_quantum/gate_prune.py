@@ -6,6 +6,7 @@ export; gates left as the identity are removed when the circuit is exported or t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +15,7 @@ from torch.nn.utils import parametrize
 
 from qml.passes import CIRCUIT, Pass, PassConfig, PassContext, PassPlan, PlanItem, option
 from qml.passes.parametrizations import Mask, parametrizations_of
-from qml_quantum.angles import circuit_module, exported_circuit, wrap
+from qml_quantum.angles import angle_periods, circuit_module, exported_circuit, wrap
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,15 @@ class GatePruneConfig(PassConfig):
     finetune_epochs: int = option(4, "finetuning epochs after each step (needs context.finetune)", low=0)
 
 
-def angle_masks(theta: torch.Tensor, fraction: float) -> torch.Tensor:
-    """1 for the angles kept: all but the ``round(fraction * n)`` with the smallest |wrapped angle|."""
+def angle_masks(theta: torch.Tensor, fraction: float, periods: torch.Tensor | float = 2 * math.pi) -> torch.Tensor:
+    """1 for the angles kept: all but the ``round(fraction * n)`` with the smallest |wrapped angle| (wrapped by
+    each angle's own period, so a controlled rotation by 2 pi is not mistaken for the identity)."""
     n = theta.numel()
     prune = round(fraction * n)
     mask = torch.ones(n, dtype=torch.float32, device=theta.device)
     if prune:
-        mask[torch.topk(wrap(theta.detach()).abs(), prune, largest=False).indices] = 0.0
+        importance = wrap(theta.detach().double(), periods).abs()
+        mask[torch.topk(importance, prune, largest=False).indices.to(theta.device)] = 0.0
     return mask
 
 
@@ -70,9 +73,9 @@ class GatePrune(Pass):
             parametrize.register_parametrization(m, "theta", mask)
         history = []
         for step in range(1, c.steps + 1):
-            level = c.start_ratio + (c.ratio - c.start_ratio) * step / c.steps
+            level = c.start_ratio + (c.ratio - c.start_ratio) * (step - 1) / (c.steps - 1) if c.steps > 1 else c.ratio
             with torch.no_grad():
-                mask.mask.mul_(angle_masks(m.theta, level).to(mask.mask.dtype))
+                mask.mask.mul_(angle_masks(m.theta, level, angle_periods(m)).to(mask.mask.dtype))
             if c.finetune_epochs:
                 context.finetune(model, c.finetune_epochs)
             entry = {"step": step, "ratio": level}
