@@ -33,6 +33,9 @@ class RunConfig:
     norm: bool = False
     quant_levels: int | None = None
     data_dir: str | None = None
+    space: str | None = None  # a searched circuit: design space name or file, its options and the gene
+    space_options: dict | None = None
+    gene: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -78,8 +81,13 @@ def build_model(config: RunConfig, n_features: int, n_classes: int) -> QuantumCl
     import qml
     from qml.circuit.library import load_circuit
 
-    circuit = load_circuit(config.circuit, n_blocks=config.blocks)
-    if circuit.n_inputs != n_features and n_features != 16:
+    if config.gene is not None:
+        from qml.search.loader import load_space
+
+        circuit = load_space(config.space, **(config.space_options or {})).circuit(tuple(config.gene))
+    else:
+        circuit = load_circuit(config.circuit, n_blocks=config.blocks)
+    if circuit.n_inputs != n_features and n_features != 16 and config.gene is None:
         try:  # a design with an encoder option takes the task's feature count (vowel4: 10_ryzxy)
             circuit = load_circuit(config.circuit, n_blocks=config.blocks, encoder=f"{n_features}_ryzxy")
         except QmlError:

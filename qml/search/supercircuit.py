@@ -1,0 +1,139 @@
+"""The SuperCircuit: every subcircuit of a design space shares one vector of trainable angles. Each training step
+runs the subcircuit a sampler picks; a subcircuit inherits its angles for evaluation (``subnet``)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from qml.data import Dataset
+from qml.errors import InputError
+from qml.search.space import DesignSpace, Gene
+from qml.sim.engine import StatevectorEngine
+from qml.sim.measure import ExpZ
+from qml.sim.module import QuantumModule
+from qml.train.trainer import QuantumClassifier, load_checkpoint, save_checkpoint
+
+
+class SuperCircuit(nn.Module):
+    """Logits of the active subcircuit: ``logit_scale`` x ⟨Z⟩ of the first ``n_classes`` wires."""
+
+    def __init__(self, space: DesignSpace, n_classes: int, logit_scale: float = 5.0, cache: int = 64) -> None:
+        super().__init__()
+        if not 2 <= n_classes <= space.n_wires:
+            raise InputError(f"{n_classes} classes need at least as many wires; the space has {space.n_wires}")
+        self.space, self.n_classes, self.logit_scale = space, n_classes, logit_scale
+        init = torch.empty(space.n_trainable, dtype=torch.float64).uniform_(-math.pi, math.pi)
+        self.theta = nn.Parameter(init.float())
+        self.gene: Gene = space.largest()
+        self._engines: OrderedDict[Gene, StatevectorEngine] = OrderedDict()
+        self._cache = cache
+
+    def engine(self, gene: Gene) -> StatevectorEngine:
+        if gene not in self._engines:
+            self._engines[gene] = StatevectorEngine(self.space.circuit(gene))
+            if len(self._engines) > self._cache:
+                self._engines.popitem(last=False)
+        self._engines.move_to_end(gene)
+        return self._engines[gene]
+
+    def forward(self, x: Tensor) -> Tensor:
+        state = self.engine(self.gene)(self.theta, x)
+        return ExpZ()(state, self.space.n_wires)[:, : self.n_classes] * self.logit_scale
+
+    def subnet(self, gene: Gene) -> QuantumClassifier:
+        """A stand-alone classifier of ``gene`` with the inherited angles (a copy)."""
+        module = QuantumModule(self.space.circuit(gene))
+        with torch.no_grad():
+            module.theta.copy_(self.theta.detach().to(module.theta.dtype))
+        return QuantumClassifier(module, self.n_classes, self.logit_scale)
+
+
+@dataclass
+class SuperTrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 0.02
+    weight_decay: float = 1e-4
+    sampler: str = "restricted"
+    seed: int = 0
+
+
+def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig, checkpoint: Path | None = None,
+                       progress: bool | None = None, log=None) -> list[dict]:
+    """Train the shared angles, one sampled subcircuit per step; checkpoints every epoch and resumes from it."""
+    import random
+
+    from tqdm.auto import tqdm
+
+    from qml.search.samplers import make_sampler
+
+    rng = random.Random(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    sampler = make_sampler(config.sampler, sc.space, rng)
+    opt = torch.optim.Adam(sc.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
+    total = config.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
+    history, first = [], 0
+    if checkpoint is not None and checkpoint.exists():
+        state = load_checkpoint(checkpoint)
+        sc.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["rng"])
+        rng.setstate(_py_state(state["noise_rng"]))
+        first, history = int(state["epoch"]), list(state["history"])
+    bar = tqdm(total=total, initial=first * steps_per_epoch, desc="supercircuit", unit="step",
+               disable=None if progress is None else not progress)
+    try:
+        for epoch in range(first, config.epochs):
+            start, seen, loss_sum = time.perf_counter(), 0, 0.0
+            sc.train()
+            for i, idx in enumerate(torch.randperm(len(data.x_train), generator=gen).split(config.batch_size)):
+                sc.gene = sampler.sample(epoch * steps_per_epoch + i, total)
+                loss = nn.functional.cross_entropy(sc(data.x_train[idx]), data.y_train[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                seen, loss_sum = seen + len(idx), loss_sum + loss.item() * len(idx)
+                bar.update(1)
+            sc.gene = sc.space.largest()
+            with torch.no_grad():
+                sc.eval()
+                valid = float((sc(data.x_valid).argmax(1) == data.y_valid).float().mean())
+            row = {"epoch": epoch + 1, "loss": loss_sum / seen, "valid_accuracy_largest": valid,
+                   "seconds": time.perf_counter() - start}
+            history.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", valid=f"{valid:.3f}")
+            if log:
+                log(row)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, {"model": sc.state_dict(), "optimizer": opt.state_dict(),
+                                             "scheduler": sched.state_dict(), "rng": gen.get_state(),
+                                             "noise_rng": _py_state_tensor(rng.getstate()), "epoch": epoch + 1,
+                                             "history": history})
+    finally:
+        bar.close()
+    return history
+
+
+def _py_state_tensor(state) -> Tensor:
+    """Python's ``random`` state as an int64 tensor (loads with ``weights_only=True``)."""
+    version, internal, gauss = state
+    return torch.tensor([version, *internal, -1 if gauss is None else 1], dtype=torch.int64)
+
+
+def _py_state(t: Tensor):
+    values = [int(v) for v in t.tolist()]
+    return values[0], tuple(values[1:-1]), None
+
+
+__all__ = ["SuperCircuit", "SuperTrainConfig", "train_supercircuit"]
