@@ -22,7 +22,8 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-3] for p in root.iterdir() if p.name.endswith(".py") and not p.name.startswith("_"))
 
 
-def _locate(name_or_path: str) -> Path:
+def locate(name_or_path: str) -> Path:
+    """The file of a built-in circuit name, or the user's path (checked to exist)."""
     path = Path(name_or_path)
     if path.suffix == ".py" or path.exists():
         if not path.is_file():
@@ -35,31 +36,39 @@ def _locate(name_or_path: str) -> Path:
     return Path(str(entry))
 
 
-def load_circuit(name_or_path: str, **options) -> Circuit:
-    """Run the circuit file's ``build(**options)`` and check it returns a ``qml.Circuit``."""
-    path = _locate(name_or_path)
+def call_file_function(path: Path, function: str, options: dict, expected: type, expected_name: str):
+    """Run the Python file at ``path``, call its ``function(**options)`` and check the result's type; every
+    problem in the user's file (syntax, an exception, a missing function, wrong options or return type) is one
+    ``CircuitError`` line with the file and, where known, the line."""
+    from qml.errors import QmlError
+
     try:
         namespace = runpy.run_path(str(path))
     except SyntaxError as exc:
         raise CircuitError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:  # a user's file may raise anything; report where
         raise CircuitError(f"{path}:{_line_in(path, exc)}: {type(exc).__name__}: {exc}") from None
-    build = namespace.get("build")
-    if not callable(build):
-        raise CircuitError(f"{path}: defines no build() function returning a qml.Circuit")
+    func = namespace.get(function)
+    if not callable(func):
+        raise CircuitError(f"{path}: defines no {function}() function returning a {expected_name}")
     try:
-        inspect.signature(build).bind(**options)
+        inspect.signature(func).bind(**options)
     except TypeError as exc:
-        raise CircuitError(f"{path}: build() does not accept options {sorted(options)}: {exc}") from None
+        raise CircuitError(f"{path}: {function}() does not accept options {sorted(options)}: {exc}") from None
     try:
-        circuit = build(**options)
-    except CircuitError as exc:
+        result = func(**options)
+    except QmlError as exc:
         raise CircuitError(f"{path}:{_line_in(path, exc)}: {exc}") from None
     except Exception as exc:
         raise CircuitError(f"{path}:{_line_in(path, exc)}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(circuit, Circuit):
-        raise CircuitError(f"{path}: build() returned {type(circuit).__name__}, expected qml.Circuit")
-    return circuit
+    if not isinstance(result, expected):
+        raise CircuitError(f"{path}: {function}() returned {type(result).__name__}, expected {expected_name}")
+    return result
+
+
+def load_circuit(name_or_path: str, **options) -> Circuit:
+    """Run the circuit file's ``build(**options)`` and check it returns a ``qml.Circuit``."""
+    return call_file_function(locate(name_or_path), "build", options, Circuit, "qml.Circuit")
 
 
 def _line_in(path: Path, exc: BaseException) -> int | str:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.resources
-import inspect
-import runpy
 from pathlib import Path
 
-from qml.circuit.library import BUILTIN_PACKAGE, _line_in, _locate, builtin_names
-from qml.errors import CircuitError, QmlError
+from qml.circuit.library import BUILTIN_PACKAGE, builtin_names, call_file_function, locate
+from qml.errors import CircuitError
 from qml.search.space import DesignSpace
 
 
@@ -29,38 +27,16 @@ def _defines_space(source: str) -> bool:
 def _find(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".py" or path.exists():
-        return _locate(name_or_path)
+        return locate(name_or_path)
     names = space_names()
     if name_or_path not in names:
         close = difflib.get_close_matches(name_or_path, names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise CircuitError(f"unknown design space {name_or_path!r}{hint} (built-in spaces: {', '.join(names)}; "
                            "or give a path to a .py file defining space())")
-    return _locate(name_or_path)
+    return locate(name_or_path)
 
 
 def load_space(name_or_path: str, **options) -> DesignSpace:
     """Run the file's ``space(**options)`` and check it returns a ``qml.search.DesignSpace``."""
-    path = _find(name_or_path)
-    try:
-        namespace = runpy.run_path(str(path))
-    except SyntaxError as exc:
-        raise CircuitError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:  # a user's file may raise anything; report where
-        raise CircuitError(f"{path}:{_line_in(path, exc)}: {type(exc).__name__}: {exc}") from None
-    space = namespace.get("space")
-    if not callable(space):
-        raise CircuitError(f"{path}: defines no space() function returning a qml.search.DesignSpace")
-    try:
-        inspect.signature(space).bind(**options)
-    except TypeError as exc:
-        raise CircuitError(f"{path}: space() does not accept options {sorted(options)}: {exc}") from None
-    try:
-        result = space(**options)
-    except QmlError as exc:
-        raise CircuitError(f"{path}:{_line_in(path, exc)}: {exc}") from None
-    except Exception as exc:
-        raise CircuitError(f"{path}:{_line_in(path, exc)}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(result, DesignSpace):
-        raise CircuitError(f"{path}: space() returned {type(result).__name__}, expected qml.search.DesignSpace")
-    return result
+    return call_file_function(_find(name_or_path), "space", options, DesignSpace, "qml.search.DesignSpace")

@@ -8,7 +8,7 @@ with ``variant="front"`` (share-front: a layer keeps its first k slots, k = 1..n
 (a layer keeps any non-empty subset of its slots, stored as a bit mask 1..2^n - 1). A design-space file in
 ``circuits/`` is plain Python building one of these::
 
-    def build(n_wires=4, n_blocks=8, variant="front", encoder="4x4_ryzxy", two_qubit_gate="cx"):
+    def space(n_wires=4, n_blocks=8, variant="front", encoder="4x4_ryzxy"):
         space = qml.search.DesignSpace("u3cu3", n_wires, n_blocks, variant=variant, encoder=encoder)
         return space.layer("u3").layer("cu3", "ring")
 """

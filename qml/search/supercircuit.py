@@ -90,6 +90,9 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
         gen.set_state(state["rng"])
         rng.setstate(_py_state(state["noise_rng"]))
         first, history = int(state["epoch"]), list(state["history"])
+        if "sampler_previous" in state and hasattr(sampler, "previous"):
+            previous = [int(v) for v in state["sampler_previous"].tolist()]
+            sampler.previous = tuple(previous) if previous else None
     bar = tqdm(total=total, initial=first * steps_per_epoch, desc="supercircuit", unit="step",
                disable=None if progress is None else not progress)
     try:
@@ -119,7 +122,9 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
                 save_checkpoint(checkpoint, {"model": sc.state_dict(), "optimizer": opt.state_dict(),
                                              "scheduler": sched.state_dict(), "rng": gen.get_state(),
                                              "noise_rng": _py_state_tensor(rng.getstate()), "epoch": epoch + 1,
-                                             "history": history})
+                                             "history": history,
+                                             "sampler_previous": torch.tensor(
+                                                 list(getattr(sampler, "previous", None) or ()), dtype=torch.int64)})
     finally:
         bar.close()
     return history

@@ -26,6 +26,13 @@ def wrap(theta: Tensor, period: Tensor | float = 2 * math.pi) -> Tensor:
     return half - torch.remainder(half - theta, period)
 
 
+def used_slots(module: QuantumModule) -> Tensor:
+    """Indices of the trainable slots the circuit's gates use (a searched subcircuit leaves most of its
+    SuperCircuit's slots unused)."""
+    used = sorted({ref.index for op in module.circuit.ops for ref in op.params if ref.kind == "trainable"})
+    return torch.tensor(used, dtype=torch.long)
+
+
 # angles whose period is 4 pi: a controlled rotation by 2 pi is a Z on the control, not the identity
 _FOUR_PI = {("crx", 0), ("cry", 0), ("crz", 0), ("cu3", 0)}
 

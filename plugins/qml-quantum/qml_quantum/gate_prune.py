@@ -15,7 +15,7 @@ from torch.nn.utils import parametrize
 
 from qml.passes import CIRCUIT, Pass, PassConfig, PassContext, PassPlan, PlanItem, option
 from qml.passes.parametrizations import Mask, parametrizations_of
-from qml_quantum.angles import angle_periods, circuit_module, exported_circuit, wrap
+from qml_quantum.angles import angle_periods, circuit_module, exported_circuit, used_slots, wrap
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,18 @@ class GatePruneConfig(PassConfig):
     finetune_epochs: int = option(4, "finetuning epochs after each step (needs context.finetune)", low=0)
 
 
-def angle_masks(theta: torch.Tensor, fraction: float, periods: torch.Tensor | float = 2 * math.pi) -> torch.Tensor:
-    """1 for the angles kept: all but the ``round(fraction * n)`` with the smallest |wrapped angle| (wrapped by
-    each angle's own period, so a controlled rotation by 2 pi is not mistaken for the identity)."""
-    n = theta.numel()
-    prune = round(fraction * n)
-    mask = torch.ones(n, dtype=torch.float32, device=theta.device)
+def angle_masks(theta: torch.Tensor, fraction: float, periods: torch.Tensor | float = 2 * math.pi,
+                used: torch.Tensor | None = None) -> torch.Tensor:
+    """1 for the angles kept: of the ``used`` slots (default all), all but the ``round(fraction * n)`` with the
+    smallest |wrapped angle| (wrapped by each angle's own period, so a controlled rotation by 2 pi is not mistaken
+    for the identity). Unused slots are not counted and stay 1."""
+    used = torch.arange(theta.numel()) if used is None else used
+    prune = round(fraction * used.numel())
+    mask = torch.ones(theta.numel(), dtype=torch.float32, device=theta.device)
     if prune:
-        importance = wrap(theta.detach().double(), periods).abs()
-        mask[torch.topk(importance, prune, largest=False).indices.to(theta.device)] = 0.0
+        periods = torch.as_tensor(periods, dtype=torch.float64).expand(theta.numel())[used]
+        importance = wrap(theta.detach().double().cpu()[used], periods).abs()
+        mask[used[torch.topk(importance, prune, largest=False).indices].to(theta.device)] = 0.0
     return mask
 
 
@@ -57,7 +60,7 @@ class GatePrune(Pass):
 
     def plan(self, model: nn.Module) -> PassPlan:
         m = circuit_module(model, self.name)
-        n = m.theta.numel()
+        n = used_slots(m).numel()
         return PassPlan(self.name, (PlanItem("theta", f"mask {round(self.config.ratio * n)} of {n} rotation angles "
                                                       f"over {self.config.steps} steps"),))
 
@@ -71,11 +74,12 @@ class GatePrune(Pass):
         else:
             mask = Mask(torch.ones_like(m.theta))
             parametrize.register_parametrization(m, "theta", mask)
+        used = used_slots(m)
         history = []
         for step in range(1, c.steps + 1):
             level = c.start_ratio + (c.ratio - c.start_ratio) * (step - 1) / (c.steps - 1) if c.steps > 1 else c.ratio
             with torch.no_grad():
-                mask.mask.mul_(angle_masks(m.theta, level, angle_periods(m)).to(mask.mask.dtype))
+                mask.mask.mul_(angle_masks(m.theta, level, angle_periods(m), used).to(mask.mask.dtype))
             if c.finetune_epochs:
                 context.finetune(model, c.finetune_epochs)
             entry = {"step": step, "ratio": level}
@@ -85,7 +89,7 @@ class GatePrune(Pass):
             if context.log:
                 context.log(f"{self.name}: step {step}/{c.steps} ratio {level:.3f}")
         circuit, _ = exported_circuit(m)
-        return model, {"pruned_angles": int((mask.mask == 0).sum()), "angles": int(mask.mask.numel()),
+        return model, {"pruned_angles": int((mask.mask[used] == 0).sum()), "angles": int(used.numel()),
                        "gates_before": before_gates, "gates_after_export": len(circuit), "schedule": history}
 
 
