@@ -26,5 +26,5 @@ def test_ci_runs_the_readme_test_command():
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
-def test_main_job_command_is_qml_train_on_the_embedded_task():
-    assert _setup_commands()[0].endswith("&& qml train --task digits4")
+def test_main_job_command_is_the_search_on_the_embedded_task():
+    assert _setup_commands()[0].endswith("&& qml search --task digits4 --space u3cu3 --device ibm_quito")

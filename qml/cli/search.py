@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="ibm_quito", help="device snapshot (qml noise list)")
     p.add_argument("--fitness", default="esr", choices=("esr", "torch", "aer"))
     p.add_argument("--valid-size", type=_positive_int, default=300)
-    p.add_argument("--super-epochs", type=_positive_int, default=20)
+    p.add_argument("--super-epochs", type=_positive_int, default=40)
     p.add_argument("--sampler", default="restricted", help="uniform, front, restricted or progressive")
     p.add_argument("--population", type=_positive_int, default=40)
     p.add_argument("--parents", type=_positive_int, default=10)
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from qml.search.pipeline import SearchConfig, run_search
     from qml.search.supercircuit import SuperTrainConfig
 
-    out: Path = args.out or Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}"
+    out: Path = args.out or _fresh_folder(Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}",
+                                          args.resume)
     if args.resume:
         if not (out / "config.json").is_file():
             raise InputError(f"nothing to resume: {out} has no config.json")
@@ -87,6 +88,15 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(out, ignore_errors=True)  # failed before any work: leave nothing behind
         raise
     return 0
+
+
+def _fresh_folder(base: Path, resume: bool) -> Path:
+    """The default run folder: ``base``, or with --resume the newest ``base-N``; else the first free one."""
+    candidates = [base] + [base.with_name(f"{base.name}-{n}") for n in range(2, 1000)]
+    if resume:
+        existing = [c for c in candidates if c.exists()]
+        return existing[-1] if existing else base
+    return next(c for c in candidates if not c.exists() or not any(c.iterdir()))
 
 
 def _validate(config) -> None:

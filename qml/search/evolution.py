@@ -99,17 +99,22 @@ class Evaluations:
         self.space, self.path = space, path
         self.records: dict[str, dict] = {}
         if path is not None and path.exists():
-            for n, line in enumerate(path.read_text().splitlines(), 1):
+            text = path.read_text()
+            end = text.rfind("\n") + 1  # after the last complete line
+            for n, line in enumerate(text[:end].splitlines(), 1):
                 if not line.strip():
                     continue
                 try:
                     row = json.loads(line)
                     self.records[row["fingerprint"]] = row
-                except (ValueError, KeyError):
-                    if n == len(path.read_text().splitlines()):
-                        continue  # a line cut by a kill: that candidate is evaluated again
+                except (ValueError, KeyError, TypeError):
                     raise InputError(f"{path} line {n} is not an evaluation record; delete the file to start "
                                      "over") from None
+            if end < len(text):
+                # the last line was cut by a kill: drop it, so the next record starts a line of its own; that
+                # candidate is evaluated again
+                with path.open("r+b") as f:
+                    f.truncate(len(text[:end].encode()))
         self.new = 0
 
     def fitness(self, candidate: Candidate, evaluate: Callable[[Candidate], dict], stage: str) -> float:

@@ -47,6 +47,13 @@ class SuperCircuit(nn.Module):
         state = self.engine(self.gene)(self.theta, x)
         return ExpZ()(state, self.space.n_wires)[:, : self.n_classes] * self.logit_scale
 
+    def used(self, gene: Gene) -> Tensor:
+        """Mask of the shared angles ``gene``'s subcircuit uses."""
+        mask = torch.zeros(self.space.n_trainable, dtype=torch.bool)
+        for op in self.space.circuit(gene).ops:
+            mask[[ref.index for ref in op.params if ref.kind == "trainable"]] = True
+        return mask
+
     def subnet(self, gene: Gene) -> QuantumClassifier:
         """A stand-alone classifier of ``gene`` with the inherited angles (a copy)."""
         module = QuantumModule(self.space.circuit(gene))
@@ -57,7 +64,7 @@ class SuperCircuit(nn.Module):
 
 @dataclass
 class SuperTrainConfig:
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 32
     lr: float = 0.02
     weight_decay: float = 1e-4
@@ -104,7 +111,7 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
                 loss = nn.functional.cross_entropy(sc(data.x_train[idx]), data.y_train[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                opt.step()
+                _step_used(opt, sc.theta, sc.used(sc.gene))
                 sched.step()
                 seen, loss_sum = seen + len(idx), loss_sum + loss.item() * len(idx)
                 bar.update(1)
@@ -128,6 +135,22 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
     finally:
         bar.close()
     return history
+
+
+def _step_used(opt: torch.optim.Optimizer, theta: Tensor, used: Tensor) -> None:
+    """``opt.step()`` that leaves the angles the step's subcircuit does not use, and their optimizer moments, as
+    they were: their gradient is zero, but weight decay and momentum would move them (TorchQuantum's per-gate
+    parameters get no gradient at all, so its optimizer skips them)."""
+    frozen = ~used
+    before = {k: v[frozen].clone() for k, v in opt.state.get(theta, {}).items()
+              if torch.is_tensor(v) and v.shape == theta.shape}
+    angles = theta.detach()[frozen].clone()
+    opt.step()
+    with torch.no_grad():
+        theta[frozen] = angles
+        for k, v in opt.state[theta].items():
+            if torch.is_tensor(v) and v.shape == theta.shape:
+                v[frozen] = before[k] if k in before else 0.0
 
 
 def _py_state_tensor(state) -> Tensor:
