@@ -29,3 +29,7 @@ class PluginError(QmlError, LookupError):
 
 class NoiseError(QmlError, ValueError):
     """A device name is unknown, or a noise snapshot file is malformed or of an unsupported version."""
+
+
+class IBMError(QmlError, RuntimeError):
+    """IBM Quantum cannot be used: no token, token rejected, service unreachable, or a job failed."""

@@ -11,7 +11,7 @@ from qml.errors import QmlError
 
 def build_parser() -> argparse.ArgumentParser:
     from qml import __version__
-    from qml.cli import evaluate, noise, passes, prune, search, train
+    from qml.cli import evaluate, ibm, noise, passes, prune, search, train
 
     parser = argparse.ArgumentParser(prog="qml", description="Noise-robust quantum machine learning.")
     parser.add_argument("--version", action="version", version=f"qml {__version__}")
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     prune.register(sub)
     search.register(sub)
+    ibm.register(sub)
     noise.register(sub)
     passes.register(sub)
     return parser

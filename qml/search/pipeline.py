@@ -75,6 +75,9 @@ def run_search(run: Path, config: SearchConfig, resume: bool = False, quiet: boo
 
     log = StageLog(run, quiet)
     space = load_space(config.space, **config.space_options)
+    run.mkdir(parents=True, exist_ok=True)
+    if not (run / "config.json").exists():
+        (run / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     snapshot = load_snapshot(config.device)
     data = load_task(config.task, seed=config.seed, data_dir=config.data_dir)
     layouts = LayoutSpace(space.n_wires, snapshot.num_qubits, snapshot.edges)

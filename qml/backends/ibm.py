@@ -1,0 +1,345 @@
+"""The ``ibm`` executor: a trained circuit on an IBM device through qiskit-ibm-runtime's V2 primitives.
+
+The circuit is bound to its trained angles, measured (``measure_all``: ⟨Z⟩ of logical wire i comes from clbit i),
+transpiled once for the device's live target with the chosen layout, and the inputs are sent as parameter rows:
+one PUB per job, at most ``max_rows_per_job`` rows × shots each, all jobs in one ``Batch``. ``fake:ibm_NAME``
+runs the same path in local testing mode (a ``FakeXxx`` backend as the batch's backend).
+
+Given a ``HardwareFolder`` the executor survives the queue: every job id is on disk before the first wait,
+finished results are stored as they arrive, and a second call resumes — live jobs are fetched by id and never
+submitted twice (a job lost between submission and its id reaching disk is found again by its job tag); local
+jobs cannot be fetched after their process ended, so a local job without a stored result is run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+from qml.backends.base import Executor, as_tensor, unpack_bitarray, z_from_bits
+from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now
+from qml.errors import IBMError, InputError
+
+MAX_EXECUTIONS = 5_000_000  # rows × shots per job; the service allows 10 million per Sampler job
+DEFAULT_SHOTS = 1024
+POLL_SECONDS = 10.0  # between status queries of a live job (the runtime's own default polls every 0.1-0.5 s)
+
+
+@dataclass
+class Device:
+    """An opened backend: ``spec`` as the user wrote it (``ibm_torino`` or ``fake:ibm_torino``)."""
+
+    spec: str
+    backend: Any  # a qiskit BackendV2: qiskit_ibm_runtime's IBMBackend, or a FakeXxx for local testing mode
+    service: Any = None  # QiskitRuntimeService (live only)
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def local(self) -> bool:
+        return self.service is None
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def errors(self, doing: str):
+        """Live service calls raise scrubbed one-line ``IBMError``s; local ones the same, minus the network."""
+        from qml.backends.account import service_errors
+
+        return service_errors(self.token, doing)
+
+
+def parse_spec(spec: str) -> tuple[str, bool]:
+    """``fake:quito`` -> (``fake:ibm_quito``, True); ``ibm_torino`` -> (``ibm_torino``, False)."""
+    from qml.noise.names import device_name
+
+    text = spec.strip()
+    if text.lower().startswith("fake:"):
+        return f"fake:{device_name(text[5:])}", True
+    if not text.lower().startswith("ibm"):
+        raise InputError(f"--backend {spec!r}: expected an IBM device (ibm_torino) or fake:ibm_NAME for local "
+                         f"testing mode; simulators run with qml eval --backend aer:DEVICE")
+    return text, False
+
+
+def open_device(spec: str, token_file=None, credentials=None) -> Device:
+    """The backend ``spec`` names: a fake for ``fake:``, else the live device (a token is needed)."""
+    spec, local = parse_spec(spec)
+    if local:
+        from qml.noise import fake_backend
+
+        return Device(spec, fake_backend(spec[5:]))
+    from qml.backends.account import connect, require_credentials
+
+    creds = credentials or require_credentials(token_file)
+    service = connect(creds)
+    return Device(spec, live_backend(service, spec, creds.token), service, creds.token)
+
+
+def live_backend(service, name: str, token: str | None):
+    """``service.backend(name)``; an unknown name lists the account's devices with a did-you-mean."""
+    from qml.backends.account import service_errors
+    from qml.noise.names import did_you_mean
+
+    with service_errors(token, f"looking up {name}"):
+        known = sorted(b.name for b in service.backends())
+    if name not in known:
+        raise IBMError(f"IBM Quantum has no device {name!r} for this account{did_you_mean(name, known)}; "
+                       f"available: {', '.join(known) or 'none'}")
+    with service_errors(token, f"opening {name}"):
+        return service.backend(name)
+
+
+def status_name(status) -> str:
+    """Live jobs report strings (``QUEUED``), local ones qiskit's ``JobStatus`` enum: both become the name."""
+    return str(getattr(status, "name", status)).upper()
+
+
+def wait_result(job, poll_interval: float = POLL_SECONDS):
+    """Block until ``job`` is final and return its ``PrimitiveResult`` (tests interrupt here)."""
+    if hasattr(job, "wait_for_final_state"):  # live jobs: poll gently, a queue can take hours
+        job.wait_for_final_state(poll_interval=poll_interval)
+    return job.result()
+
+
+def parameter_rows(transpiled, x: Tensor | None) -> np.ndarray:
+    """One row of input features per input, in the order of the transpiled circuit's parameters."""
+    params = list(transpiled.parameters)
+    if not params:
+        return np.zeros((1, 0))
+    if x is None:
+        raise InputError("the circuit takes input features; pass x")
+    return x.detach().cpu().double().numpy()[:, [p.index for p in params]]
+
+
+class IBMExecutor(Executor):
+    name = "ibm"
+
+    def __init__(self, device: Device, layout=None, *, folder: HardwareFolder | None = None, seed: int | None = 0,
+                 optimization_level: int = 1, max_rows_per_job: int | None = None,
+                 confirm: Callable[[str], bool] | None = None, log: Callable[[str], None] | None = None,
+                 poll_interval: float = POLL_SECONDS, resubmit_failed: bool = False,
+                 context: dict | None = None) -> None:
+        self.device = device
+        self.layout = layout
+        self.folder = folder
+        self.seed = seed or 0
+        self.optimization_level = optimization_level
+        self.max_rows_per_job = max_rows_per_job
+        self.confirm = confirm
+        self.log = log or (lambda text: None)
+        self.poll_interval = poll_interval
+        self.resubmit_failed = resubmit_failed
+        self.context = context or {}
+        self.last_transpiled = None
+        self.ledger: Ledger | None = None
+        self.submitted = 0  # jobs this executor submitted (a resume that only fetches submits none)
+        self._jobs: dict[int, Any] = {}
+        self._bits: dict[int, tuple[np.ndarray, int]] = {}
+
+    def describe(self) -> str:
+        return f"{self.device.name}" + (" (local testing mode)" if self.device.local else " (IBM Quantum)")
+
+    def transpile(self, module):
+        """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
+        from qiskit import transpile
+
+        from qml.circuit.qiskit_io import to_qiskit
+        from qml.noise.model import check_layout
+
+        backend = self.device.backend
+        layout = check_layout(self.layout, module.n_wires, backend.num_qubits, self.device.spec)
+        qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
+        qc.measure_all()
+        out = transpile(qc, target=backend.target, initial_layout=list(layout),
+                        optimization_level=self.optimization_level, seed_transpiler=0)
+        out.global_phase = 0.0  # binding through an expression of every angle is slow; no measurement sees it
+        self.layout = list(layout)
+        self.last_transpiled = out
+        return out
+
+    def expectations(self, module, x: Tensor | None, shots: int | None = DEFAULT_SHOTS) -> Tensor:
+        shots = shots or DEFAULT_SHOTS
+        x, _ = module.check_input(x)
+        circuit = self.transpile(module)
+        rows = parameter_rows(circuit, x)
+        bits = self.sample(circuit, rows, shots, module.n_wires)
+        z = z_from_bits(bits.astype(np.float64))
+        if rows.shape[1] == 0 and x is not None and x.shape[0] > 1:
+            z = np.repeat(z, x.shape[0], 0)
+        return as_tensor(z, module.theta)
+
+    # -- the jobs --------------------------------------------------------------------------------------------------
+    def sample(self, circuit, rows: np.ndarray, shots: int, n_bits: int) -> np.ndarray:
+        """Bits (rows, shots, n_bits) for every parameter row: planned, submitted, resumed, collected."""
+        digest = self._digest(rows, shots)
+        ledger = self.folder.load() if self.folder else None
+        if ledger is not None and ledger.inputs_sha256 != digest:
+            raise InputError(f"{self.folder.path} holds jobs for other inputs or settings ({ledger.n_inputs} inputs "
+                             f"of split {ledger.split!r}, {ledger.shots} shots); run with the same settings, or "
+                             f"remove that folder to start over")
+        if ledger is None:
+            ledger = self._plan(len(rows), shots, digest)
+        elif self.folder is not None:
+            circuit = self.folder.load_circuit() or circuit  # submit what the earlier jobs ran
+        self.ledger = ledger
+        todo = self._todo(ledger)
+        if todo:
+            self._approve(circuit, ledger, todo)
+            if self.folder is not None:
+                self.folder.save(ledger)
+                self.folder.save_circuit(circuit)
+            self._submit(circuit, rows, ledger, todo)
+        out = []
+        for record in ledger.jobs:
+            packed, num_bits = self._collect(record)
+            out.append(unpack_bitarray(packed, n_bits).reshape(record.rows, shots, n_bits))
+        return np.concatenate(out)
+
+    def _digest(self, rows: np.ndarray, shots: int) -> str:
+        h = hashlib.sha256(np.ascontiguousarray(rows, dtype=np.float64).tobytes())
+        h.update(f"{rows.shape}|{shots}|{self.layout}|{self.device.spec}".encode())
+        return h.hexdigest()
+
+    def _plan(self, n_rows: int, shots: int, digest: str) -> Ledger:
+        per_job = self.max_rows_per_job or max(1, MAX_EXECUTIONS // shots)
+        if per_job * shots > 2 * MAX_EXECUTIONS:
+            raise InputError(f"--max-rows-per-job {per_job} x {shots} shots exceeds the service's 10 million "
+                             f"executions per job")
+        run_tag = uuid.uuid4().hex[:12]
+        jobs = [JobRecord(k, start, min(start + per_job, n_rows), tag=f"qml-{run_tag}-job{k}")
+                for k, start in enumerate(range(0, n_rows, per_job))]
+        return Ledger(self.device.spec, self.device.name, self.device.local, shots,
+                      self.context.get("split", "test"), n_rows, self.context.get("limit"), list(self.layout or []),
+                      per_job, digest, jobs=jobs)
+
+    def _todo(self, ledger: Ledger) -> list[JobRecord]:
+        """Jobs to submit now: never submitted; local ones without a stored result; failed ones when asked."""
+        todo = []
+        for r in ledger.jobs:
+            if self._has_bits(r.index):
+                continue
+            if r.job_id is not None and (self.device.local or (self.resubmit_failed and r.status in FINAL_FAILED)):
+                r.previous_ids.append(r.job_id)
+                r.job_id, r.status = None, "PLANNED"
+            if r.job_id is None and not self.device.local and r.status == "SUBMITTING":
+                self._adopt_by_tag(r)
+            if r.job_id is None:
+                todo.append(r)
+        return todo
+
+    def _adopt_by_tag(self, record: JobRecord) -> None:
+        """A job submitted just before a crash, its id not yet on disk: find it by its tag, never send it twice."""
+        with self.device.errors(f"looking for job {record.index} by its tag"):
+            found = self.device.service.jobs(job_tags=[record.tag], backend_name=self.device.name, limit=1)
+        if found:
+            record.job_id, record.status = found[0].job_id(), "QUEUED"
+            self.log(f"job {record.index}: found {record.job_id} by its tag (submitted before the last crash)")
+
+    def _approve(self, circuit, ledger: Ledger, todo: list[JobRecord]) -> None:
+        rows = sum(r.rows for r in todo)
+        ops = circuit.count_ops()
+        two_q = sum(n for g, n in ops.items() if g in ("cx", "ecr", "cz"))
+        cost = (f"{self.describe()}: {rows} circuits x {ledger.shots} shots = {rows * ledger.shots:,} executions in "
+                f"{len(todo)} job(s) of at most {ledger.max_rows_per_job} rows; physical qubits {ledger.layout}, "
+                f"depth {circuit.depth()}, {two_q} two-qubit gates per circuit")
+        self.log(cost)
+        if self.confirm is not None and not self.confirm(cost):
+            raise InputError("not submitted (answer y to the prompt, or pass --yes)")
+
+    def _submit(self, circuit, rows: np.ndarray, ledger: Ledger, todo: list[JobRecord]) -> None:
+        from qiskit_ibm_runtime import Batch, SamplerV2
+
+        with self.device.errors(f"submitting to {self.device.name}"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # SamplerV2 is deprecated in 0.50 for a new one
+            with Batch(backend=self.device.backend) as batch:
+                sampler = SamplerV2(mode=batch)
+                for record in todo:
+                    if self.device.local:  # the local service skips a seed of 0
+                        sampler.options.simulator.seed_simulator = 1 + self.seed * 100_003 + record.index
+                    else:
+                        sampler.options.environment.job_tags = [record.tag]
+                    record.status = "SUBMITTING"
+                    self._save(ledger)
+                    job = sampler.run([(circuit, rows[record.start:record.stop])], shots=ledger.shots)
+                    record.job_id, record.submitted_at = job.job_id(), now()
+                    record.status = "QUEUED" if not self.device.local else status_name(job.status())
+                    self._jobs[record.index] = job
+                    self.submitted += 1
+                    self._save(ledger)
+                    self.log(f"job {record.index}: submitted {record.job_id} (rows {record.start}-{record.stop - 1})")
+
+    def _collect(self, record: JobRecord) -> tuple[np.ndarray, int]:
+        if self._has_bits(record.index):
+            return self._load_bits(record.index)
+        with self.device.errors(f"fetching job {record.index} ({record.job_id})"):
+            job = self._jobs.get(record.index) or self.device.service.job(record.job_id)
+        self.log(f"job {record.index}: waiting for {record.job_id}")
+        with self.device.errors(f"waiting for job {record.index} ({record.job_id})"):
+            try:
+                result = wait_result(job, self.poll_interval)
+            except Exception:
+                record.status = status_name(_safe_status(job) or "ERROR")
+                self._save(self.ledger)
+                raise
+            meas = result[0].data.meas  # measure_all's register
+            packed, num_bits = np.asarray(meas.array), int(meas.num_bits)
+        self._bits[record.index] = (packed, num_bits)
+        if self.folder is not None:
+            self.folder.save_bits(record.index, packed, num_bits, record.job_id)
+        record.status = "DONE"
+        self._save(self.ledger)
+        self.log(f"job {record.index}: done")
+        return packed, num_bits
+
+    def _has_bits(self, index: int) -> bool:
+        return index in self._bits or (self.folder is not None and self.folder.has_bits(index))
+
+    def _load_bits(self, index: int) -> tuple[np.ndarray, int]:
+        return self._bits[index] if index in self._bits else self.folder.load_bits(index)
+
+    def _save(self, ledger: Ledger | None) -> None:
+        if self.folder is not None and ledger is not None:
+            self.folder.save(ledger)
+
+
+def _safe_status(job):
+    try:
+        return job.status()
+    except Exception:  # the status itself may be what failed (network); the ledger keeps "ERROR"
+        return None
+
+
+def job_statuses(ledger: Ledger, folder: HardwareFolder, service=None, token: str | None = None) -> list[str]:
+    """A status per job for ``qml jobs``: stored results, the live service's word, or the last one recorded."""
+    from qml.backends.account import service_errors
+
+    out = []
+    for r in ledger.jobs:
+        if folder.has_bits(r.index):
+            out.append("DONE (result stored)")
+        elif r.job_id is None:
+            out.append(r.status if r.status != "SUBMITTING" else "SUBMITTING (id not recorded)")
+        elif ledger.local:
+            out.append("LOST (local job ended with its process; qml run re-runs it)")
+        elif service is None:
+            out.append(f"{r.status} (last known)")
+        else:
+            with service_errors(token, f"fetching job {r.index} ({r.job_id})"):
+                out.append(status_name(service.job(r.job_id).status()))
+    return out
+
+
+def ibm_backend(device: str | None, layout=None, seed: int | None = 0, noise_factor: float = 1.0) -> IBMExecutor:
+    """Entry point of the ``qml.backends`` group: ``ibm:ibm_torino`` or ``ibm:fake:ibm_torino`` (no job folder:
+    use ``qml run`` for jobs that survive the process)."""
+    if device is None:
+        raise InputError("the ibm backend needs a device: ibm:ibm_torino, or ibm:fake:ibm_torino (local testing)")
+    return IBMExecutor(open_device(device), layout, seed=seed)

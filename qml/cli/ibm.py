@@ -1,0 +1,200 @@
+"""``qml ibm login``, ``qml run RUN --backend ibm_torino`` and ``qml jobs RUN``: a trained run on an IBM device.
+
+``qml run`` writes ``RUN/hardware/<backend>/`` (see ``qml.backends.jobs``): the job ids before any wait, each
+result as it finishes, then ``result.json`` and ``report.md``. Run it again after a crash or Ctrl-C to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qml.errors import IBMError, InputError
+
+
+def register(sub) -> None:
+    from qml.cli.train import _layout, _positive_int
+
+    ibm = sub.add_parser("ibm", help="IBM Quantum account (login)",
+                         description="Manage the IBM Quantum account qml uses for qml run and qml noise snapshot.")
+    ibm_sub = ibm.add_subparsers(dest="ibm_command", metavar="SUBCOMMAND", required=True)
+    login = ibm_sub.add_parser("login", help="save an IBM Quantum API token (asked for, never echoed)",
+                               description="Save an IBM Quantum Platform token as qiskit-ibm-runtime's default "
+                                           "account (~/.qiskit/qiskit-ibm.json). The token is read without echo.")
+    login.add_argument("--instance", metavar="CRN", help="IBM Cloud instance CRN or name (default: any of yours)")
+    login.add_argument("--token-file", type=Path, metavar="PATH", help="read the token from this file instead")
+    login.set_defaults(handler=run_login)
+
+    p = sub.add_parser("run", help="run a trained run on an IBM device (or fake:DEVICE, local testing mode)",
+                       description="Transpile a trained run for an IBM device, submit it in batch mode with the V2 "
+                                   "Sampler, keep the job ids in RUN/hardware/<backend>/, and report the accuracy on "
+                                   "hardware. Run the same command again to resume: submitted jobs are fetched by "
+                                   "id, never submitted twice (fake: backends re-run jobs whose results were lost).")
+    p.add_argument("run", type=Path, metavar="RUN", help="run folder written by qml train / qml search / qml prune")
+    p.add_argument("--backend", required=True, help="IBM device (ibm_torino; needs a token) or fake:ibm_NAME "
+                                                    "(qiskit-ibm-runtime's local testing mode, offline)")
+    p.add_argument("--shots", type=_positive_int, help="shots per input (default 1024; a resume keeps the first)")
+    p.add_argument("--limit", type=_positive_int, help="only the first N inputs of the split")
+    p.add_argument("--split", choices=("test", "valid"), help="inputs to run (default test)")
+    p.add_argument("--layout", type=_layout, help="physical qubits (default: the run's layout, else trivial)")
+    p.add_argument("--max-rows-per-job", type=_positive_int, metavar="N",
+                   help="inputs per job (default: 5 million executions / shots, half the service's limit)")
+    p.add_argument("--yes", action="store_true", help="submit without asking (the cost is printed either way)")
+    p.add_argument("--token-file", type=Path, metavar="PATH", help="read the IBM Quantum token from this file")
+    p.add_argument("--resubmit-failed", action="store_true", help="submit again jobs that ended ERROR or CANCELLED")
+    p.add_argument("--seed", type=int, default=0, help="simulator seed in local testing mode (default 0)")
+    p.set_defaults(handler=run_run)
+
+    j = sub.add_parser("jobs", help="status of the hardware jobs of a run",
+                       description="List each job of RUN/hardware/<backend>/ with its id and status (live jobs are "
+                                   "asked of IBM Quantum when a token is available).")
+    j.add_argument("run", type=Path, metavar="RUN")
+    j.add_argument("--backend", help="only this backend (ibm_torino or fake:ibm_torino)")
+    j.add_argument("--token-file", type=Path, metavar="PATH", help="read the IBM Quantum token from this file")
+    j.set_defaults(handler=run_jobs)
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from qml.backends.account import find_credentials, save_login
+
+    if args.token_file is not None:
+        token = find_credentials(args.token_file).token
+    else:
+        import getpass
+
+        try:
+            token = getpass.getpass("IBM Quantum API token (not echoed): ").strip()
+        except EOFError:
+            token = ""
+    if not token:
+        raise IBMError("no token given; nothing saved")
+    path = save_login(token, args.instance)
+    print(f"saved the IBM Quantum account to {path}" + (f" (instance {args.instance})" if args.instance else ""))
+    return 0
+
+
+def _settings(args: argparse.Namespace, ledger) -> tuple[int, str, int | None]:
+    """Shots, split and limit: as given, else as the jobs already submitted were, else the defaults."""
+    if ledger is None:
+        return args.shots or 1024, args.split or "test", args.limit
+    for name, given, kept in (("shots", args.shots, ledger.shots), ("split", args.split, ledger.split),
+                              ("limit", args.limit, ledger.limit)):
+        if given is not None and given != kept:
+            raise InputError(f"the jobs in {args.run}/hardware were submitted with --{name} {kept}; resume with the "
+                             f"same value, or remove that backend's folder to start over")
+    return ledger.shots, ledger.split, ledger.limit
+
+
+def run_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from qml.backends.ibm import IBMExecutor, open_device, parse_spec
+    from qml.backends.jobs import JOBS, HardwareFolder, now
+    from qml.data import load_task
+    from qml.train.run import MODEL, build_model, load_run_config, load_weights
+
+    config = load_run_config(args.run)
+    spec, local = parse_spec(args.backend)
+    folder = HardwareFolder(args.run, spec)
+    ledger = folder.load()
+    shots, split, limit = _settings(args, ledger)
+    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
+    model = build_model(config, data.n_features, data.n_classes)
+    load_weights(model, args.run / MODEL)
+    model.eval()
+    x, y = (data.x_test, data.y_test) if split == "test" else (data.x_valid, data.y_valid)
+    if limit:
+        x, y = x[:limit], y[:limit]
+    layout = args.layout or (ledger.layout if ledger else None) or config.layout
+    try:
+        device = open_device(spec, args.token_file)
+    except IBMError as exc:
+        folder.log_attempt(f"failed: {exc}")
+        raise
+    if ledger is not None:
+        print(f"resuming {folder.path / JOBS}: {len(ledger.jobs)} job(s)")
+    executor = IBMExecutor(device, layout, folder=folder, seed=args.seed, max_rows_per_job=args.max_rows_per_job,
+                           confirm=None if args.yes else _ask, log=print, resubmit_failed=args.resubmit_failed,
+                           context={"split": split, "limit": limit})
+    try:
+        z = executor.expectations(model.qmodule, x, shots)
+    except IBMError as exc:
+        folder.log_attempt(f"failed: {exc}")
+        raise
+    except KeyboardInterrupt:
+        if (folder.path / JOBS).is_file():
+            folder.log_attempt("interrupted; job ids kept")
+            print(f"qml: the job ids are in {folder.path / JOBS}; resume with: qml run {args.run} --backend {spec}",
+                  file=sys.stderr)
+        raise
+    with torch.no_grad():
+        logits = model.head(z.to(model.qmodule.theta.dtype))
+    accuracy = float((logits.argmax(1) == y).float().mean())
+    t = executor.last_transpiled
+    record = {"backend": spec, "device": device.name, "local": device.local, "split": split, "n": len(x),
+              "limit": limit, "shots": shots, "layout": executor.layout, "accuracy": accuracy,
+              "jobs": [r.job_id for r in executor.ledger.jobs], "submitted_by_last_call": executor.submitted,
+              "transpiled": {"depth": t.depth(), "ops": dict(t.count_ops())}, "finished_at": now()}
+    folder.write_result(record)
+    report = folder.write_report(record)
+    folder.log_attempt(f"finished: accuracy {accuracy:.4f} ({executor.submitted} job(s) submitted by this call)")
+    print(f"{executor.describe()}: {split} accuracy {accuracy:.4f} on {len(x)} inputs x {shots} shots")
+    print(f"wrote {report}")
+    return 0
+
+
+def _ask(cost: str) -> bool:
+    try:
+        return input("submit? [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    from qml.backends.ibm import job_statuses, parse_spec
+    from qml.backends.jobs import RESULT, HardwareFolder, list_folders, _read_json
+
+    if not args.run.is_dir():
+        raise InputError(f"run folder {args.run} does not exist")
+    found = list_folders(args.run)
+    if args.backend is not None:
+        spec, _ = parse_spec(args.backend)
+        wanted = HardwareFolder(args.run, spec).path
+        if wanted not in found:
+            have = ", ".join(p.name for p in found) or "none"
+            raise InputError(f"{args.run} has no jobs for {spec} (backends with jobs: {have})")
+        found = [wanted]
+    if not found:
+        raise InputError(f"{args.run} has no hardware jobs; submit with: qml run {args.run} --backend ibm_NAME")
+    for path in found:
+        ledger = HardwareFolder(args.run, path.name).load()
+        folder = HardwareFolder(args.run, ledger.backend)
+        service, token = _service_for(ledger, args.token_file)
+        mode = "local testing mode" if ledger.local else "IBM Quantum"
+        print(f"{ledger.backend} ({mode}): {len(ledger.jobs)} job(s), {ledger.n_inputs} inputs of split "
+              f"{ledger.split} x {ledger.shots} shots, created {ledger.created_at}")
+        for record, status in zip(ledger.jobs, job_statuses(ledger, folder, service, token)):
+            rows = f"rows {record.start}-{record.stop - 1}"
+            print(f"  job {record.index}  {rows:<14} {record.job_id or '-':<38} {status}")
+        result = _read_json(folder.path / RESULT)
+        if isinstance(result, dict) and "accuracy" in result:
+            print(f"  accuracy {result['accuracy']:.4f} ({result['finished_at']})")
+    return 0
+
+
+def _service_for(ledger, token_file):
+    """The live service to ask for statuses, or ``(None, None)`` with a note (offline: last known statuses)."""
+    if ledger.local:
+        return None, None
+    from qml.backends.account import connect, find_credentials
+
+    try:
+        creds = find_credentials(token_file)
+        if creds is None:
+            print("qml: note: no IBM Quantum token; showing the last known statuses", file=sys.stderr)
+            return None, None
+        return connect(creds), creds.token
+    except IBMError as exc:
+        print(f"qml: note: {exc}; showing the last known statuses", file=sys.stderr)
+        return None, None

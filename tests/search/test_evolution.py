@@ -1,0 +1,191 @@
+"""Evolutionary co-search of gene x layout and random search, with a deterministic toy fitness; the store of
+evaluations that lets a killed search resume without evaluating a candidate twice."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+import qml
+from qml.noise import load_snapshot
+from qml.search.evolution import (
+    Candidate,
+    Evaluations,
+    EvolutionConfig,
+    LayoutSpace,
+    evolve,
+    native_pairs,
+    random_search,
+)
+from qml.search.loader import load_space
+
+CONFIG = EvolutionConfig(population=8, parents=3, mutations=3, crossovers=2, generations=5, seed=1)
+
+
+@pytest.fixture(scope="module")
+def quito():
+    return load_snapshot("ibm_quito")
+
+
+@pytest.fixture(scope="module")
+def layouts(quito):
+    return LayoutSpace(4, quito.num_qubits, quito.edges)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return load_space("u3cu3", n_blocks=4)
+
+
+def toy(candidate: Candidate) -> dict:
+    """Bigger genes are better; higher-numbered qubits cost a little."""
+    return {"fitness": float(sum(candidate.gene) - sum(candidate.layout) / 10)}
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, candidate: Candidate) -> dict:
+        self.calls += 1
+        return toy(candidate)
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("options,message", [
+    ({"population": 2, "parents": 5}, "parents (5) cannot exceed the population (2)"),
+    ({"population": 8, "parents": 3, "mutations": 4, "crossovers": 2},
+     "parents + mutations + crossovers (9) exceed the population (8)"),
+    ({"generations": 0}, "generations must be a positive integer, got 0"),
+    ({"mutation_prob": 1.5}, "mutation probability must be in [0, 1], got 1.5"),
+])
+def test_evolution_config_rejects_inconsistent_settings(options, message):
+    with pytest.raises(qml.InputError) as info:
+        EvolutionConfig(**options)
+    assert str(info.value) == message
+
+
+# -- layouts ---------------------------------------------------------------------------------------------------------
+def test_random_and_mutated_layouts_are_distinct_qubits_of_the_device(layouts):
+    rng = random.Random(0)
+    layout = layouts.random(rng)
+    for _ in range(200):
+        for candidate in (layouts.random(rng), layout := layouts.mutate(layout, rng)):
+            assert len(candidate) == 4 and len(set(candidate)) == 4
+            assert all(0 <= q < 5 for q in candidate)
+
+
+def test_layout_space_rejects_a_device_with_too_few_qubits():
+    with pytest.raises(qml.InputError, match="the design space has 4 wires but the device has only 3 qubits"):
+        LayoutSpace(4, 3, [(0, 1), (1, 2)])
+
+
+def test_native_two_qubit_gates_of_every_candidate_sit_on_coupled_qubits(quito, layouts):
+    space = load_space("ibm_basis", n_blocks=2)
+    store = Evaluations(space)
+    evolve(space, layouts, toy, CONFIG, store)
+    random_search(space, layouts, toy, 10, store, seed=1)
+    coupled = {tuple(sorted(edge)) for edge in quito.edges}
+    for row in store.records.values():
+        pairs = native_pairs(space, tuple(row["gene"]))
+        assert pairs, "every gene keeps at least one cx of the ring"
+        assert all(tuple(sorted((row["layout"][a], row["layout"][b]))) in coupled for a, b in pairs), row
+
+
+def test_native_pairs_are_the_kept_slots_of_native_layers():
+    space = load_space("ibm_basis", n_blocks=2)  # layers rz, x, rz, sx, rz, cx on the ring
+    gene = (1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 4)  # one block used: the second block's ring is not
+    assert native_pairs(space, gene) == [(0, 1), (1, 2)]
+
+
+def test_native_pairs_ignore_non_native_two_qubit_gates(space):
+    assert native_pairs(space, space.largest()) == []  # cu3 is transpiled, not native
+
+
+# -- evolution -------------------------------------------------------------------------------------------------------
+def test_evolution_improves_the_best_fitness_over_generations(space, layouts):
+    _, history = evolve(space, layouts, toy, CONFIG, Evaluations(space))
+    best = [row["best_so_far"] for row in history]
+    assert len(history) == CONFIG.generations
+    assert best == sorted(best) and best[-1] > history[0]["best"]
+
+
+def test_evolution_returns_the_best_candidate_it_evaluated(space, layouts):
+    store = Evaluations(space)
+    best, history = evolve(space, layouts, toy, CONFIG, store)
+    top = max(row["fitness"] for row in store.records.values())
+    assert toy(best)["fitness"] == top == history[-1]["best_so_far"]
+    assert (list(best.gene), list(best.layout)) == (history[-1]["best_gene"], history[-1]["best_layout"])
+
+
+def test_the_seed_fixes_the_search(space, layouts):
+    first = evolve(space, layouts, toy, CONFIG, Evaluations(space))
+    assert evolve(space, layouts, toy, CONFIG, Evaluations(space)) == first
+    other = EvolutionConfig(**{**CONFIG.__dict__, "seed": 2})
+    assert evolve(space, layouts, toy, other, Evaluations(space))[1] != first[1]
+
+
+def test_every_candidate_is_evaluated_once(space, layouts):
+    store, evaluate = Evaluations(space), Counting()
+    evolve(space, layouts, evaluate, CONFIG, store)
+    assert evaluate.calls == store.new == len(store.records)
+
+
+# -- the store of evaluations ----------------------------------------------------------------------------------------
+def test_a_second_search_with_the_same_store_evaluates_nothing(space, layouts, tmp_path):
+    path = tmp_path / "evaluations.jsonl"
+    first, _ = evolve(space, layouts, toy, CONFIG, Evaluations(space, path))
+    store, evaluate = Evaluations(space, path), Counting()
+    again, _ = evolve(space, layouts, evaluate, CONFIG, store)
+    assert (store.new, evaluate.calls) == (0, 0)
+    assert again == first
+
+
+def test_the_store_file_has_one_record_per_evaluated_candidate(space, layouts, tmp_path):
+    path = tmp_path / "evaluations.jsonl"
+    store = Evaluations(space, path)
+    evolve(space, layouts, toy, CONFIG, store)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == len({row["fingerprint"] for row in rows}) == store.new
+    assert all(row["stage"] == "evolution" and row["fitness"] == toy(Candidate(tuple(row["gene"]),
+               tuple(row["layout"])))["fitness"] for row in rows)
+
+
+def test_a_last_line_cut_by_a_kill_is_dropped_and_evaluated_again(space, layouts, tmp_path):
+    path = tmp_path / "evaluations.jsonl"
+    evolve(space, layouts, toy, CONFIG, Evaluations(space, path))
+    complete = path.read_text()
+    path.write_text(complete[: complete.rstrip("\n").rfind("\n") + 30])  # the last record half written
+    store = Evaluations(space, path)
+    assert len(store.records) == len(complete.splitlines()) - 1
+    evolve(space, layouts, toy, CONFIG, store)
+    assert store.new == 1
+    assert path.read_text() == complete  # the record written again on a line of its own
+
+
+def test_a_corrupted_middle_line_is_an_error_naming_the_file(space, layouts, tmp_path):
+    path = tmp_path / "evaluations.jsonl"
+    evolve(space, layouts, toy, CONFIG, Evaluations(space, path))
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2] + ['{"fingerprint": "abc", "gen\n'] + lines[3:]))
+    with pytest.raises(qml.InputError, match=re.escape(f"{path} line 3 is not an evaluation record")):
+        Evaluations(space, path)
+
+
+# -- random search ---------------------------------------------------------------------------------------------------
+def test_random_search_draws_exactly_its_budget(space, layouts):
+    store, evaluate = Evaluations(space), Counting()
+    best, history = random_search(space, layouts, evaluate, 12, store, seed=3)
+    assert len(history) == 12 and evaluate.calls == len(store.records) == 12
+    assert toy(best)["fitness"] == max(row["fitness"] for row in history) == history[-1]["best_so_far"]
+
+
+def test_random_search_reuses_candidates_the_store_already_holds(space, layouts):
+    store = Evaluations(space)
+    random_search(space, layouts, toy, 12, store, seed=3)
+    evaluate = Counting()
+    random_search(space, layouts, evaluate, 12, store, seed=3)
+    assert evaluate.calls == 0
