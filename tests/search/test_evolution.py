@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -73,7 +74,8 @@ def test_random_and_mutated_layouts_are_distinct_qubits_of_the_device(layouts):
     rng = random.Random(0)
     layout = layouts.random(rng)
     for _ in range(200):
-        for candidate in (layouts.random(rng), layout := layouts.mutate(layout, rng)):
+        layout = layouts.mutate(layout, rng)
+        for candidate in (layouts.random(rng), layout):
             assert len(candidate) == 4 and len(set(candidate)) == 4
             assert all(0 <= q < 5 for q in candidate)
 
@@ -124,8 +126,7 @@ def test_evolution_returns_the_best_candidate_it_evaluated(space, layouts):
 def test_the_seed_fixes_the_search(space, layouts):
     first = evolve(space, layouts, toy, CONFIG, Evaluations(space))
     assert evolve(space, layouts, toy, CONFIG, Evaluations(space)) == first
-    other = EvolutionConfig(**{**CONFIG.__dict__, "seed": 2})
-    assert evolve(space, layouts, toy, other, Evaluations(space))[1] != first[1]
+    assert evolve(space, layouts, toy, replace(CONFIG, seed=2), Evaluations(space))[1] != first[1]
 
 
 def test_every_candidate_is_evaluated_once(space, layouts):
