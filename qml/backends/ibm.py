@@ -1,14 +1,10 @@
-"""The ``ibm`` executor: a trained circuit on an IBM device through qiskit-ibm-runtime's V2 primitives.
+"""The ``ibm`` executor: a trained circuit on an IBM device through qiskit-ibm-runtime's V2 Sampler.
 
-The circuit is bound to its trained angles, measured (``measure_all``: ⟨Z⟩ of logical wire i comes from clbit i),
-transpiled once for the device's live target with the chosen layout, and the inputs are sent as parameter rows:
-one PUB per job, at most ``max_rows_per_job`` rows × shots each, all jobs in one ``Batch``. ``fake:ibm_NAME``
-runs the same path in local testing mode (a ``FakeXxx`` backend as the batch's backend).
-
-Given a ``HardwareFolder`` the executor survives the queue: every job id is on disk before the first wait,
-finished results are stored as they arrive, and a second call resumes — live jobs are fetched by id and never
-submitted twice (a job lost between submission and its id reaching disk is found again by its job tag); local
-jobs cannot be fetched after their process ended, so a local job without a stored result is run again.
+The circuit is bound to its trained angles, measured (``measure_all``: ⟨Z⟩ of logical wire i is clbit i),
+transpiled once for the device's target with the chosen layout; the inputs go as parameter rows, one PUB per job
+of at most ``max_rows_per_job`` rows, all jobs in one ``Batch``. ``fake:ibm_NAME`` runs the same path in local
+testing mode. With a ``HardwareFolder`` job ids reach disk before the first wait and a second call resumes (see
+``qml.backends.jobs``): live jobs are fetched by id, local ones without a stored result are run again.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ import numpy as np
 from torch import Tensor
 
 from qml.backends.base import Executor, as_tensor, unpack_bitarray, z_from_bits
-from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now
+from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now, status_name
 from qml.errors import IBMError, InputError
 
 MAX_EXECUTIONS = 5_000_000  # rows × shots per job; the service allows 10 million per Sampler job
@@ -76,30 +72,11 @@ def open_device(spec: str, token_file=None, credentials=None) -> Device:
         from qml.noise import fake_backend
 
         return Device(spec, fake_backend(spec[5:]))
-    from qml.backends.account import connect, require_credentials
+    from qml.backends.account import connect, live_backend, require_credentials
 
     creds = credentials or require_credentials(token_file)
     service = connect(creds)
     return Device(spec, live_backend(service, spec, creds.token), service, creds.token)
-
-
-def live_backend(service, name: str, token: str | None):
-    """``service.backend(name)``; an unknown name lists the account's devices with a did-you-mean."""
-    from qml.backends.account import service_errors
-    from qml.noise.names import did_you_mean
-
-    with service_errors(token, f"looking up {name}"):
-        known = sorted(b.name for b in service.backends())
-    if name not in known:
-        raise IBMError(f"IBM Quantum has no device {name!r} for this account{did_you_mean(name, known)}; "
-                       f"available: {', '.join(known) or 'none'}")
-    with service_errors(token, f"opening {name}"):
-        return service.backend(name)
-
-
-def status_name(status) -> str:
-    """Live jobs report strings (``QUEUED``), local ones qiskit's ``JobStatus`` enum: both become the name."""
-    return str(getattr(status, "name", status)).upper()
 
 
 def wait_result(job, poll_interval: float = POLL_SECONDS):
@@ -197,6 +174,8 @@ class IBMExecutor(Executor):
                 self.folder.save(ledger)
                 self.folder.save_circuit(circuit)
             self._submit(circuit, rows, ledger, todo)
+        else:
+            self._save(ledger)  # ids found by their tags reach disk before any wait
         out = []
         for record in ledger.jobs:
             packed, num_bits = self._collect(record)
@@ -286,8 +265,14 @@ class IBMExecutor(Executor):
             try:
                 result = wait_result(job, self.poll_interval)
             except Exception:
-                record.status = status_name(_safe_status(job) or "ERROR")
+                status = _safe_status(job)  # None: the service itself is out of reach; the job may be fine
+                if status is None:
+                    raise
+                record.status = status_name(status)
                 self._save(self.ledger)
+                if record.status in FINAL_FAILED:
+                    raise IBMError(f"job {record.index} ({record.job_id}) ended {record.status} on "
+                                   f"{self.device.name}; submit it again with --resubmit-failed") from None
                 raise
             meas = result[0].data.meas  # measure_all's register
             packed, num_bits = np.asarray(meas.array), int(meas.num_bits)
@@ -313,28 +298,8 @@ class IBMExecutor(Executor):
 def _safe_status(job):
     try:
         return job.status()
-    except Exception:  # the status itself may be what failed (network); the ledger keeps "ERROR"
+    except Exception:  # the status query itself failed (network)
         return None
-
-
-def job_statuses(ledger: Ledger, folder: HardwareFolder, service=None, token: str | None = None) -> list[str]:
-    """A status per job for ``qml jobs``: stored results, the live service's word, or the last one recorded."""
-    from qml.backends.account import service_errors
-
-    out = []
-    for r in ledger.jobs:
-        if folder.has_bits(r.index):
-            out.append("DONE (result stored)")
-        elif r.job_id is None:
-            out.append(r.status if r.status != "SUBMITTING" else "SUBMITTING (id not recorded)")
-        elif ledger.local:
-            out.append("LOST (local job ended with its process; qml run re-runs it)")
-        elif service is None:
-            out.append(f"{r.status} (last known)")
-        else:
-            with service_errors(token, f"fetching job {r.index} ({r.job_id})"):
-                out.append(status_name(service.job(r.job_id).status()))
-    return out
 
 
 def ibm_backend(device: str | None, layout=None, seed: int | None = 0, noise_factor: float = 1.0) -> IBMExecutor:

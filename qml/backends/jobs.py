@@ -163,6 +163,31 @@ class HardwareFolder:
         return path
 
 
+def status_name(status) -> str:
+    """Live jobs report strings (``QUEUED``), local ones qiskit's ``JobStatus`` enum: both become the name."""
+    return str(getattr(status, "name", status)).upper()
+
+
+def job_statuses(ledger: Ledger, folder: HardwareFolder, service=None, token: str | None = None) -> list[str]:
+    """A status per job for ``qml jobs``: stored results, the live service's word, or the last one recorded."""
+    from qml.backends.account import service_errors
+
+    out = []
+    for r in ledger.jobs:
+        if folder.has_bits(r.index):
+            out.append("DONE (result stored)")
+        elif r.job_id is None:
+            out.append(r.status if r.status != "SUBMITTING" else "SUBMITTING (id not recorded)")
+        elif ledger.local:
+            out.append("LOST (local job ended with its process; qml run re-runs it)")
+        elif service is None:
+            out.append(f"{r.status} (last known)")
+        else:
+            with service_errors(token, f"fetching job {r.index} ({r.job_id})"):
+                out.append(status_name(service.job(r.job_id).status()))
+    return out
+
+
 def list_folders(run: Path) -> list[Path]:
     base = run / HARDWARE
     return sorted(p for p in base.iterdir() if (p / JOBS).is_file()) if base.is_dir() else []
@@ -171,7 +196,7 @@ def list_folders(run: Path) -> list[Path]:
 def report_markdown(run: Path, record: dict) -> str:
     """Accuracy on the device next to the run's noise-free and Aer-twin figures (``result.json``, ``eval.jsonl``)."""
     rows = []
-    result = _read_json(run / "result.json")
+    result = read_json(run / "result.json")
     if isinstance(result, dict) and isinstance(result.get("test_accuracy"), (int, float)):
         rows.append(("noise-free (training run)", "test", "all", "exact", result["test_accuracy"]))
     eval_path = run / "eval.jsonl"
@@ -200,7 +225,7 @@ def report_markdown(run: Path, record: dict) -> str:
     return "\n".join(lines)
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -99,6 +99,11 @@ def run_run(args: argparse.Namespace) -> int:
     folder = HardwareFolder(args.run, spec)
     ledger = folder.load()
     shots, split, limit = _settings(args, ledger)
+    try:  # first: a missing token or an unreachable service is reported before any slow work
+        device = open_device(spec, args.token_file)
+    except IBMError as exc:
+        folder.log_attempt(f"failed: {exc}")
+        raise
     data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
     model = build_model(config, data.n_features, data.n_classes)
     load_weights(model, args.run / MODEL)
@@ -107,11 +112,6 @@ def run_run(args: argparse.Namespace) -> int:
     if limit:
         x, y = x[:limit], y[:limit]
     layout = args.layout or (ledger.layout if ledger else None) or config.layout
-    try:
-        device = open_device(spec, args.token_file)
-    except IBMError as exc:
-        folder.log_attempt(f"failed: {exc}")
-        raise
     if ledger is not None:
         print(f"resuming {folder.path / JOBS}: {len(ledger.jobs)} job(s)")
     executor = IBMExecutor(device, layout, folder=folder, seed=args.seed, max_rows_per_job=args.max_rows_per_job,
@@ -121,6 +121,8 @@ def run_run(args: argparse.Namespace) -> int:
         z = executor.expectations(model.qmodule, x, shots)
     except IBMError as exc:
         folder.log_attempt(f"failed: {exc}")
+        if (folder.path / JOBS).is_file() and "--resubmit-failed" not in str(exc):
+            raise IBMError(f"{exc}; the job ids are kept: run the same command again to resume") from None
         raise
     except KeyboardInterrupt:
         if (folder.path / JOBS).is_file():
@@ -152,8 +154,8 @@ def _ask(cost: str) -> bool:
 
 
 def run_jobs(args: argparse.Namespace) -> int:
-    from qml.backends.ibm import job_statuses, parse_spec
-    from qml.backends.jobs import RESULT, HardwareFolder, list_folders, _read_json
+    from qml.backends.ibm import parse_spec
+    from qml.backends.jobs import RESULT, HardwareFolder, job_statuses, list_folders, read_json
 
     if not args.run.is_dir():
         raise InputError(f"run folder {args.run} does not exist")
@@ -174,10 +176,10 @@ def run_jobs(args: argparse.Namespace) -> int:
         mode = "local testing mode" if ledger.local else "IBM Quantum"
         print(f"{ledger.backend} ({mode}): {len(ledger.jobs)} job(s), {ledger.n_inputs} inputs of split "
               f"{ledger.split} x {ledger.shots} shots, created {ledger.created_at}")
-        for record, status in zip(ledger.jobs, job_statuses(ledger, folder, service, token)):
+        for record, status in zip(ledger.jobs, job_statuses(ledger, folder, service, token), strict=True):
             rows = f"rows {record.start}-{record.stop - 1}"
             print(f"  job {record.index}  {rows:<14} {record.job_id or '-':<38} {status}")
-        result = _read_json(folder.path / RESULT)
+        result = read_json(folder.path / RESULT)
         if isinstance(result, dict) and "accuracy" in result:
             print(f"  accuracy {result['accuracy']:.4f} ({result['finished_at']})")
     return 0

@@ -19,9 +19,13 @@ def register(sub) -> None:
                                 description="Show a snapshot: source, dates, basis, coupling map, per-qubit data.")
     show.add_argument("name", metavar="NAME", help="device name (ibm_quito, quito) or path to a snapshot .json")
     show.set_defaults(handler=run_show)
-    snap = noise_sub.add_parser("snapshot", help="write a snapshot JSON from a fake backend",
-                                description="Write the calibration of a backend as a snapshot JSON file.")
-    snap.add_argument("backend", metavar="BACKEND", help="fake backend: fake_quito, FakeQuitoV2 or ibm_quito")
+    snap = noise_sub.add_parser("snapshot", help="write a snapshot JSON from a fake or live backend",
+                                description="Write the calibration of a backend as a snapshot JSON file. An ibm_NAME "
+                                            "is read from the live device when an IBM Quantum token is available "
+                                            "($QISKIT_IBM_TOKEN, qml ibm login, --token-file), else from its fake.")
+    snap.add_argument("backend", metavar="BACKEND", help="fake backend (fake_quito, FakeQuitoV2, quito) or ibm_NAME")
+    snap.add_argument("--token-file", type=Path, metavar="PATH", help="read the IBM Quantum token from this file")
+    snap.add_argument("--offline", action="store_true", help="use the fake backend even when a token is available")
     snap.add_argument("--out", help="file to write, or a folder (existing, or ending in /) to write ibm_<name>.json "
                                     "into (default ./ibm_<name>.json)")
     snap.set_defaults(handler=run_snapshot)
@@ -75,9 +79,25 @@ def run_show(args: argparse.Namespace) -> int:
 def run_snapshot(args: argparse.Namespace) -> int:
     from qml.noise import fake_backend, save_snapshot, snapshot_from_backend
 
-    snap = snapshot_from_backend(fake_backend(args.backend))
+    live = _live_device(args)
+    if live is None:
+        snap = snapshot_from_backend(fake_backend(args.backend))
+    else:
+        with live.errors(f"reading the calibration of {live.name}"):
+            snap = snapshot_from_backend(live.backend)
     path = Path(args.out or ".")
     if args.out is None or path.is_dir() or args.out.endswith(("/", os.sep)):
         path = path / f"{snap.device}.json"
     print(f"wrote {save_snapshot(snap, path)}")
     return 0
+
+
+def _live_device(args: argparse.Namespace):
+    """The live device for an ``ibm_*`` name when a token is available; ``None`` means: use the fake backend."""
+    if args.offline or not args.backend.strip().lower().startswith("ibm_"):
+        return None
+    from qml.backends.account import find_credentials
+    from qml.backends.ibm import open_device
+
+    creds = find_credentials(args.token_file)
+    return None if creds is None else open_device(args.backend.strip().lower(), credentials=creds)

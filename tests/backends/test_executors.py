@@ -93,7 +93,7 @@ def test_torch_device_executor_shrinks_the_expectations(module, x, exact_z):
 
 
 def test_unknown_backend_name_lists_the_installed_ones():
-    with pytest.raises(PluginError, match="unknown backend 'nope'.*aer, torch"):
+    with pytest.raises(PluginError, match="unknown backend 'nope'.*aer, ibm, torch"):
         make_executor("nope")
 
 

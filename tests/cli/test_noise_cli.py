@@ -122,7 +122,7 @@ def test_snapshot_out_names_a_file_to_write(tmp_path, monkeypatch, capsys):
 
 
 def test_snapshot_out_folder_gets_the_ibm_name(tmp_path, capsys):
-    assert assert_ok(_main(["noise", "snapshot", "ibm_belem", "--out", str(tmp_path)], capsys)) == [
+    assert assert_ok(_main(["noise", "snapshot", "ibm_belem", "--offline", "--out", str(tmp_path)], capsys)) == [
         f"wrote {tmp_path / 'ibm_belem.json'}"]
     assert load_snapshot(tmp_path / "ibm_belem.json").device == "ibm_belem"
 
