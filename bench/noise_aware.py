@@ -44,10 +44,7 @@ def train(task, data, variant, device, args):
 def aer_accuracy(model, data, device, shots):
     model.eval()
     executor = AerExecutor(load_snapshot(device), None, seed=0)
-    z = executor.expectations(model.qmodule, data.x_test, shots)
-    with torch.no_grad():
-        logits = model.head(z.to(model.qmodule.theta.dtype))
-    return float((logits.argmax(1) == data.y_test).float().mean())
+    return model.accuracy_from(executor.expectations(model.qmodule, data.x_test, shots), data.y_test)
 
 
 def main() -> None:

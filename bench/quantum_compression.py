@@ -33,8 +33,7 @@ def classifier(blocks: int, n_classes: int, seed: int) -> QuantumClassifier:
 def aer(model, data, device: str) -> float:
     model.eval()
     z = AerExecutor(load_snapshot(device)).expectations(model.qmodule, data.x_test, 1024)
-    with torch.no_grad():
-        return float((model.head(z.to(model.qmodule.theta.dtype)).argmax(1) == data.y_test).float().mean())
+    return model.accuracy_from(z, data.y_test)
 
 
 def main() -> None:

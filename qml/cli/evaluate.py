@@ -26,7 +26,6 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
     from qml.backends import make_executor
     from qml.data import load_task
@@ -46,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     z = executor.expectations(model.qmodule, x, shots)
     seconds = time.perf_counter() - start
-    with torch.no_grad():
-        logits = model.head(z.to(model.qmodule.theta.dtype))
-    accuracy = float((logits.argmax(1) == y).float().mean())
+    accuracy = model.accuracy_from(z, y)
     record = {"backend": args.backend, "shots": shots, "layout": layout, "split": args.split, "n": len(x),
               "accuracy": accuracy, "seconds": round(seconds, 3)}
     if getattr(executor, "last_transpiled", None) is not None:

@@ -87,7 +87,6 @@ def _settings(args: argparse.Namespace, ledger) -> tuple[int, str, int | None]:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    import torch
 
     from qml.backends.ibm import IBMExecutor, open_device, parse_spec
     from qml.backends.jobs import JOBS, HardwareFolder, now
@@ -130,9 +129,7 @@ def run_run(args: argparse.Namespace) -> int:
             print(f"qml: the job ids are in {folder.path / JOBS}; resume with: qml run {args.run} --backend {spec}",
                   file=sys.stderr)
         raise
-    with torch.no_grad():
-        logits = model.head(z.to(model.qmodule.theta.dtype))
-    accuracy = float((logits.argmax(1) == y).float().mean())
+    accuracy = model.accuracy_from(z, y)
     t = executor.last_transpiled
     record = {"backend": spec, "device": device.name, "local": device.local, "split": split, "n": len(x),
               "limit": limit, "shots": shots, "layout": executor.layout, "accuracy": accuracy,

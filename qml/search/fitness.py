@@ -41,9 +41,7 @@ class FitnessFunction:
         self.kind, self.snapshot, self.x, self.y, self.shots, self.seed = kind, snapshot, x_valid, y_valid, shots, seed
 
     def _accuracy(self, model, z: Tensor) -> float:
-        with torch.no_grad():
-            logits = model.head(z.to(model.qmodule.theta.dtype))
-        return float((logits.argmax(1) == self.y).float().mean())
+        return model.accuracy_from(z, self.y)
 
     def _esr(self, model, noise, clean: float) -> Fitness:
         circuit = model.qmodule.circuit

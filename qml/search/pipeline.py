@@ -206,9 +206,7 @@ def _aer_accuracy(model, snapshot, layout, data, config) -> float:
 
     model.eval()
     z = AerExecutor(snapshot, layout, seed=config.seed).expectations(model.qmodule, data.x_test, config.shots)
-    with torch.no_grad():
-        logits = model.head(z.to(model.qmodule.theta.dtype))
-    return float((logits.argmax(1) == data.y_test).float().mean())
+    return model.accuracy_from(z, data.y_test)
 
 
 def _prune(folder, model, rc, noise, data, config, snapshot, layout, log) -> dict:

@@ -59,6 +59,12 @@ class QuantumClassifier(torch.nn.Module):
     def head(self, z: Tensor) -> Tensor:
         return self.post(z)[:, : self.n_classes] * self.logit_scale
 
+    @torch.no_grad()
+    def accuracy_from(self, z: Tensor, y: Tensor) -> float:
+        """Accuracy of the predictions from ⟨Z⟩ measured elsewhere (an executor, hardware) against labels."""
+        logits = self.head(z.to(device=self.qmodule.theta.device, dtype=self.qmodule.theta.dtype))
+        return float((logits.argmax(1).cpu() == y.cpu()).float().mean())
+
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.measure(x))
 
