@@ -24,6 +24,11 @@ def test_notebook_runs(path, monkeypatch, capsys):
             code = compile("".join(cell["source"]), f"{path.name}[cell {i}]", "exec")
             exec(code, namespace)
     out = capsys.readouterr().out
-    assert "max |difference|" in out and "test accuracy" in out
-    diff = float(out.split("max |difference|:")[1].split()[0])
-    assert diff < 1e-5
+    if path.name.startswith("01_"):
+        assert "max |difference|" in out and "test accuracy" in out
+        diff = float(out.split("max |difference|:")[1].split()[0])
+        assert diff < 1e-5
+    else:
+        accuracies = [float(line.split("aer accuracy")[1].split()[0].rstrip(";")) for line in out.splitlines()
+                      if "aer accuracy" in line]
+        assert len(accuracies) == 4 and all(0.0 <= a <= 1.0 for a in accuracies)
