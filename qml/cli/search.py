@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--variant", default="front", choices=("front", "arbitrary"))
     p.add_argument("--space-blocks", type=_positive_int, help="blocks of the SuperCircuit (default: the space's)")
     p.add_argument("--device", default="ibm_quito", help="device snapshot (qml noise list)")
-    p.add_argument("--fitness", default="esr", choices=("esr", "torch", "aer"))
+    p.add_argument("--fitness", default="esr", choices=("esr", "esr_routed", "torch", "aer"))
     p.add_argument("--valid-size", type=_positive_int, default=300)
     p.add_argument("--super-epochs", type=_positive_int, default=40)
     p.add_argument("--sampler", default="restricted", help="uniform, front, restricted or progressive")

@@ -8,6 +8,10 @@ angles. Three kinds, fastest first:
   that still ranks by accuracy (multiplying accuracy by one global success rate instead favoured circuits too
   small to learn the task: measured on Quito/Manila, the winners retrained to 0.70-0.72 on the twin against
   0.76-0.86 for the human baseline);
+- ``esr_routed``: the same, but the circuit (inherited angles bound) is transpiled with the layout to the
+  device's target once per candidate, ``s`` counts (1 - calibrated error) over the routed gates per physical
+  qubit (SWAPs included) and each wire is read out through the qubit routing leaves it on (~15 ms per
+  candidate). Closer to QuantumNAS's definition, but it picked worse circuits here (bench/README.md);
 - ``torch``: accuracy with the device's noise from qml's noise model (exact density matrix up to 10 qubits);
 - ``aer``: accuracy on the device's Aer twin (transpiled with the layout, sampled with shots)."""
 
@@ -19,11 +23,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from qml.errors import InputError
+from qml.errors import InputError, QmlError
 from qml.search.space import Gene
 from qml.search.supercircuit import SuperCircuit
 
-KINDS = ("esr", "torch", "aer")
+KINDS = ("esr", "esr_routed", "torch", "aer")
 
 
 @dataclass(frozen=True)
@@ -39,17 +43,57 @@ class FitnessFunction:
         if kind not in KINDS:
             raise InputError(f"unknown fitness {kind!r}: expected one of {', '.join(KINDS)}")
         self.kind, self.snapshot, self.x, self.y, self.shots, self.seed = kind, snapshot, x_valid, y_valid, shots, seed
+        self._target = None
 
     def _accuracy(self, model, z: Tensor) -> float:
         return model.accuracy_from(z, self.y)
 
-    def _esr(self, model, noise, clean: float) -> Fitness:
+    def _routed(self, model, layout: Sequence[int]) -> tuple[list[float], list]:
+        """Per logical wire: the success rate of the physical qubit it is measured on, over the gates of the
+        circuit as the transpiler routes it for ``layout`` (SWAPs and final placement included), and that
+        qubit's readout confusion."""
+        from qiskit import transpile
+
+        from qml.circuit.qiskit_io import to_qiskit
+        from qml.noise.qiskit_models import to_target
+
+        if self._target is None:
+            self._target = to_target(self.snapshot)
+        module = model.qmodule
+        qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
+        qc.measure_all()
+        out = transpile(qc, target=self._target, initial_layout=list(layout), optimization_level=1,
+                        seed_transpiler=0)
+        survive: dict[int, float] = {}
+        measured: dict[int, int] = {}
+        for inst in out.data:
+            qubits = tuple(out.find_bit(q).index for q in inst.qubits)
+            name = inst.operation.name
+            if name == "measure":
+                measured[out.find_bit(inst.clbits[0]).index] = qubits[0]
+                continue
+            if name in ("barrier", "rz", "delay"):
+                continue
+            try:
+                error = self.snapshot.gate(name, qubits).error or 0.0
+            except QmlError:
+                error = 0.0
+            for q in qubits:
+                survive[q] = survive.get(q, 1.0) * (1.0 - error)
+        n = module.n_wires
+        return ([survive.get(measured[i], 1.0) for i in range(n)],
+                [self.snapshot.readout_confusion(measured[i]) for i in range(n)])
+
+    def _esr(self, model, noise, clean: float, layout: Sequence[int] | None = None) -> Fitness:
         circuit = model.qmodule.circuit
-        survive = [1.0] * circuit.n_wires
-        for ch in noise.channels(circuit):
-            for w in ch.wires:
-                survive[w] *= 1.0 - ch.error
-        confusion = noise.confusion(circuit)
+        if layout is not None:
+            survive, confusion = self._routed(model, layout)
+        else:
+            survive = [1.0] * circuit.n_wires
+            for ch in noise.channels(circuit):
+                for w in ch.wires:
+                    survive[w] *= 1.0 - ch.error
+            confusion = noise.confusion(circuit)
         scale = torch.tensor([s * (1.0 - m[0, 1] - m[1, 0]) for s, m in zip(survive, confusion, strict=True)])
         shift = torch.tensor([m[1, 0] - m[0, 1] for m in confusion])
         with torch.no_grad():
@@ -66,8 +110,8 @@ class FitnessFunction:
         with torch.no_grad():
             clean = float((model(self.x).argmax(1) == self.y).float().mean())
         noise = NoiseModel(self.snapshot, layout, 1.0)
-        if self.kind == "esr":
-            return self._esr(model, noise, clean)
+        if self.kind in ("esr", "esr_routed"):
+            return self._esr(model, noise, clean, layout if self.kind == "esr_routed" else None)
         if self.kind == "torch":
             from qml.backends.torch_executor import TorchExecutor
 

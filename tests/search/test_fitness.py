@@ -51,6 +51,26 @@ def _survival(noise: NoiseModel, circuit) -> list[float]:
     return survive
 
 
+def _routed(quito, module, layout) -> tuple[list[int], dict[int, float]]:
+    """Where each logical wire ends (qiskit's final layout) and each physical qubit's product of (1 - error)
+    over the routed gates, from an independent transpile of the bound circuit."""
+    from qiskit import transpile
+
+    from qml.noise.qiskit_models import to_target
+
+    qc = qml.to_qiskit(module.circuit, theta=module.theta.detach().double().numpy())
+    out = transpile(qc, target=to_target(quito), initial_layout=list(layout), optimization_level=1,
+                    seed_transpiler=0)
+    final = out.layout.final_index_layout()
+    survive: dict[int, float] = {}
+    for inst in out.data:
+        qubits = [out.find_bit(q).index for q in inst.qubits]
+        error = quito.gate(inst.operation.name, qubits).error or 0.0 if inst.operation.name != "rz" else 0.0
+        for q in qubits:
+            survive[q] = survive.get(q, 1.0) * (1.0 - error)
+    return final, survive
+
+
 def test_esr_fitness_reads_the_attenuated_outputs_through_each_wires_readout(space, quito, x):
     sc, layout = SuperCircuit(space, 4), (3, 1, 0, 2)
     y = torch.randint(0, 4, (len(x),), generator=torch.Generator().manual_seed(3))
@@ -63,6 +83,24 @@ def test_esr_fitness_reads_the_attenuated_outputs_through_each_wires_readout(spa
         expected = float((model.head((2 * read0 - 1).to(model.qmodule.theta.dtype)).argmax(1) == y).float().mean())
         clean = float((model(x).argmax(1) == y).float().mean())
     f = FitnessFunction("esr", quito, x, y)(sc, GENE, layout)
+    assert f.value == pytest.approx(expected) and f.accuracy == pytest.approx(clean)
+    assert f.success_rate == pytest.approx(math.prod(survive)) and 0 < f.success_rate < 1
+
+
+def test_routed_esr_reads_the_attenuated_outputs_through_the_readout_of_the_qubit_each_wire_ends_on(
+        space, quito, x):
+    sc, layout = SuperCircuit(space, 4), (3, 1, 0, 2)  # a ring on Quito's T needs routing
+    y = torch.randint(0, 4, (len(x),), generator=torch.Generator().manual_seed(3))
+    model = sc.subnet(GENE)
+    final, routed = _routed(quito, model.qmodule, layout)
+    survive = [routed.get(q, 1.0) for q in final]
+    with torch.no_grad():
+        p0 = (1 + model.qmodule(x) * torch.tensor(survive, dtype=torch.float64)) / 2  # P(0) per wire, attenuated
+        m = torch.tensor(np.array([quito.readout_confusion(q) for q in final]))  # [prepared, measured]
+        read0 = p0 * m[:, 0, 0] + (1 - p0) * m[:, 1, 0]
+        expected = float((model.head((2 * read0 - 1).to(model.qmodule.theta.dtype)).argmax(1) == y).float().mean())
+        clean = float((model(x).argmax(1) == y).float().mean())
+    f = FitnessFunction("esr_routed", quito, x, y)(sc, GENE, layout)
     assert f.value == pytest.approx(expected) and f.accuracy == pytest.approx(clean)
     assert f.success_rate == pytest.approx(math.prod(survive)) and 0 < f.success_rate < 1
 
@@ -98,5 +136,5 @@ def test_torch_fitness_is_the_accuracy_under_the_devices_noise(quito, x):
 
 
 def test_unknown_fitness_kind_is_an_input_error(quito, x):
-    with pytest.raises(qml.InputError, match="unknown fitness 'exact': expected one of esr, torch, aer"):
+    with pytest.raises(qml.InputError, match="unknown fitness 'exact': expected one of esr, esr_routed, torch, aer"):
         FitnessFunction("exact", quito, x, torch.zeros(len(x), dtype=torch.long))
