@@ -65,7 +65,7 @@ def test_density_matrix_of_a_circuit_without_inputs_has_batch_one():
     np.testing.assert_allclose(rho.numpy()[0], bell, atol=1e-12)
 
 
-@pytest.mark.parametrize("seed,gate", enumerate(["cu3", "crx", "ecr", "iswap", "rzz", "ccx"]))
+@pytest.mark.parametrize("seed,gate", list(enumerate(["cu3", "crx", "ecr", "iswap", "rzz", "ccx"])))
 def test_op_matrix_is_qiskits_operator(seed, gate):
     c, x = random_circuit(600 + seed, n_wires=3, n_ops=1, gates=[gate], kinds=("trainable",),
                           n_features=1, all_features_used=False)
