@@ -18,14 +18,14 @@ import torch
 
 import qml
 from qml.backends.aer_executor import AerExecutor
-from qml.backends.base import unpack_bitarray, z_from_bits
+from qml.backends.base import parameter_rows, unpack_bitarray, z_from_bits
 from qml.noise import load_snapshot
 
 
 def one_by_one(executor: AerExecutor, module, x, shots: int) -> np.ndarray:
     """The naive path: bind each input into the transpiled circuit and run it on its own."""
     transpiled = executor.transpile(module)
-    rows = executor.parameter_rows(transpiled, x)
+    rows = parameter_rows(transpiled, x)
     sampler = executor.sampler(shots)
     params = list(transpiled.parameters)
     out = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from qml.backends.base import Executor
 from qml.errors import InputError
-from qml.passes.registry import Registry
+from qml.plugins import Registry
 
 GROUP = "qml.backends"
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from qml.backends.base import Executor, as_tensor, unpack_bitarray, z_from_bits
+from qml.backends.base import Executor, as_tensor, parameter_rows, transpile_measured, unpack_bitarray, z_from_bits
 from qml.errors import InputError
-from qml.noise.model import check_layout
 
 
 class AerExecutor(Executor):
@@ -42,36 +41,19 @@ class AerExecutor(Executor):
 
     def transpile(self, module):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
-        from qiskit import transpile
-
-        from qml.circuit.qiskit_io import to_qiskit
         from qml.noise.qiskit_models import to_target
 
-        layout = check_layout(self.layout, module.n_wires, self.snapshot.num_qubits, self.snapshot.device)
-        theta = module.theta.detach().cpu().double().numpy()
-        qc = to_qiskit(module.circuit, theta=theta)
-        qc.measure_all()
-        out = transpile(qc, target=to_target(self.snapshot), initial_layout=list(layout),
-                        optimization_level=self.optimization_level, seed_transpiler=0)
-        out.global_phase = 0.0  # binding through an expression of every angle is slow; no measurement sees it
+        out, _ = transpile_measured(module, to_target(self.snapshot), self.layout, self.snapshot.device,
+                                    self.optimization_level)
         self.last_transpiled = out
         return out
-
-    def parameter_rows(self, transpiled, x: Tensor | None) -> np.ndarray:
-        params = list(transpiled.parameters)
-        if not params:
-            return np.zeros((1 if x is None else x.shape[0], 0))
-        if x is None:
-            raise InputError("the circuit takes input features; pass x")
-        cols = [p.index for p in params]
-        return x.detach().cpu().double().numpy()[:, cols]
 
     def expectations(self, module, x: Tensor | None, shots: int | None = 1024) -> Tensor:
         if shots is None:
             raise InputError("the aer executor samples: give a number of shots")
         x, _ = module.check_input(x)
         transpiled = self.transpile(module)
-        rows = self.parameter_rows(transpiled, x)
+        rows = parameter_rows(transpiled, x)
         n = module.n_wires
         if rows.shape[1] == 0:
             pubs = [(transpiled,)]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from qml.backends.base import Executor, as_tensor, unpack_bitarray, z_from_bits
+from qml.backends.base import Executor, as_tensor, parameter_rows, transpile_measured, unpack_bitarray, z_from_bits
 from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now, status_name
 from qml.errors import IBMError, InputError
 
@@ -86,16 +86,6 @@ def wait_result(job, poll_interval: float = POLL_SECONDS):
     return job.result()
 
 
-def parameter_rows(transpiled, x: Tensor | None) -> np.ndarray:
-    """One row of input features per input, in the order of the transpiled circuit's parameters."""
-    params = list(transpiled.parameters)
-    if not params:
-        return np.zeros((1, 0))
-    if x is None:
-        raise InputError("the circuit takes input features; pass x")
-    return x.detach().cpu().double().numpy()[:, [p.index for p in params]]
-
-
 class IBMExecutor(Executor):
     name = "ibm"
 
@@ -126,19 +116,8 @@ class IBMExecutor(Executor):
 
     def transpile(self, module):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
-        from qiskit import transpile
-
-        from qml.circuit.qiskit_io import to_qiskit
-        from qml.noise.model import check_layout
-
-        backend = self.device.backend
-        layout = check_layout(self.layout, module.n_wires, backend.num_qubits, self.device.spec)
-        qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
-        qc.measure_all()
-        out = transpile(qc, target=backend.target, initial_layout=list(layout),
-                        optimization_level=self.optimization_level, seed_transpiler=0)
-        out.global_phase = 0.0  # binding through an expression of every angle is slow; no measurement sees it
-        self.layout = list(layout)
+        out, self.layout = transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
+                                              self.optimization_level)
         self.last_transpiled = out
         return out
 

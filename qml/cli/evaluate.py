@@ -28,13 +28,9 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
 
     from qml.backends import make_executor
-    from qml.data import load_task
-    from qml.train.run import EVAL, MODEL, build_model, load_run_config, load_weights
+    from qml.train.run import EVAL, load_run
 
-    config = load_run_config(args.run)
-    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
-    model = build_model(config, data.n_features, data.n_classes)
-    load_weights(model, args.run / MODEL)
+    config, data, model = load_run(args.run)
     model.eval()
     x, y = (data.x_test, data.y_test) if args.split == "test" else (data.x_valid, data.y_valid)
     if args.limit:

@@ -90,8 +90,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from qml.backends.ibm import IBMExecutor, open_device, parse_spec
     from qml.backends.jobs import JOBS, HardwareFolder, now
-    from qml.data import load_task
-    from qml.train.run import MODEL, build_model, load_run_config, load_weights
+    from qml.train.run import load_run, load_run_config
 
     config = load_run_config(args.run)
     spec, local = parse_spec(args.backend)
@@ -103,9 +102,7 @@ def run_run(args: argparse.Namespace) -> int:
     except IBMError as exc:
         folder.log_attempt(f"failed: {exc}")
         raise
-    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
-    model = build_model(config, data.n_features, data.n_classes)
-    load_weights(model, args.run / MODEL)
+    _, data, model = load_run(args.run, config)
     model.eval()
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_valid, data.y_valid)
     if limit:

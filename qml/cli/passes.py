@@ -130,7 +130,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def run_plugins(args: argparse.Namespace) -> int:
     from qml import passes
-    from qml.passes.registry import DISABLE_ENV
+    from qml.plugins import DISABLE_ENV
 
     entries = passes.registry.load_all()
     rows = [[passes.registry.group, e.name, e.distribution, e.version, e.state, e.reason] for e in entries]

@@ -35,11 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
     import qml
     from qml import passes
-    from qml.data import load_task
     from qml.noise import NoiseModel, load_snapshot
     from qml.passes import PassContext
-    from qml.train import Trainer
-    from qml.train.run import CONFIG, MODEL, QASM, RESULT, build_model, load_run_config, load_weights, write_atomic
+    from qml.train import Trainer, finetune_callback
+    from qml.train.run import CONFIG, MODEL, QASM, RESULT, load_run, load_run_config, write_atomic
 
     config = load_run_config(args.run)
     out = args.out or args.run / f"pruned-{args.ratio:g}"
@@ -53,17 +52,12 @@ def run(args: argparse.Namespace) -> int:
             raise PluginError("gate_prune is not installed: it comes from the qml-quantum plugin "
                               "(pip install -e plugins/qml-quantum)") from None
         raise
-    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
-    model = build_model(config, data.n_features, data.n_classes)
-    load_weights(model, args.run / MODEL)
+    _, data, model = load_run(args.run, config)
     noise = None
     if config.device_name:
         noise = NoiseModel(load_snapshot(config.device_name), config.layout, config.train.noise_factor)
     finetune_config = replace(config.train, lr=args.lr or config.train.lr)
-
-    def finetune(m, epochs: int) -> None:
-        Trainer(m, replace(finetune_config, epochs=epochs), noise).fit(data, progress=False)
-        m.set_noise(None)
+    finetune = finetune_callback(data, finetune_config, noise)
 
     def evaluate(m) -> float:
         return Trainer(m, finetune_config).evaluate(data.x_test, data.y_test)[0]

@@ -20,8 +20,8 @@ from qml.passes.base import CIRCUIT, TORCH, Pass, PassContext, PassPlan, PassRep
 from qml.passes.config import PassConfig, option
 from qml.passes.context import classification_context
 from qml.passes.pipeline import Pipeline
-from qml.passes.registry import Entry, Registry
 from qml.passes.stats import ModelStats, model_stats
+from qml.plugins import Entry, Registry
 
 GROUP = "qml.passes"
 

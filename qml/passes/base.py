@@ -102,14 +102,16 @@ class Pass:
 
     Subclasses set ``name``, ``applies_to`` (``{TORCH}``, ``{CIRCUIT}`` or both), ``requires`` (the
     ``PassContext`` fields the pass needs), ``changes`` (what it changes: ``weights``, ``structure``,
-    ``forward``), a ``Config`` dataclass, and implement ``plan`` and ``run``. Construct with a config object, a
-    mapping, or keyword options: ``MagnitudePrune(sparsity=0.7)``."""
+    ``forward``), a ``Config`` dataclass, ``finetune_option`` (the config field of finetuning epochs, if any),
+    and implement ``plan`` and ``run``. Construct with a config object, a mapping, or keyword options:
+    ``MagnitudePrune(sparsity=0.7)``."""
 
     name: ClassVar[str] = ""
     applies_to: ClassVar[frozenset[str]] = frozenset({TORCH})
     requires: ClassVar[tuple[str, ...]] = ()
     changes: ClassVar[tuple[str, ...]] = ()
     Config: ClassVar[type[PassConfig]] = PassConfig
+    finetune_option: ClassVar[str | None] = None  # a config field of epochs; > 0 means context.finetune is needed
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -140,7 +142,10 @@ class Pass:
         raise NotImplementedError
 
     def needs(self, context: PassContext) -> tuple[str, ...]:
-        """Context fields this configuration needs (by default ``requires``)."""
+        """Context fields this configuration needs: ``requires``, plus ``finetune`` when the config's
+        ``finetune_option`` asks for epochs of finetuning."""
+        if self.finetune_option and getattr(self.config, self.finetune_option) and "finetune" not in self.requires:
+            return (*self.requires, "finetune")
         return self.requires
 
     # -- the protocol -----------------------------------------------------------------------------------------

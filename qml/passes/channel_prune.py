@@ -179,9 +179,7 @@ class ChannelPrune(Pass):
     applies_to = frozenset({TORCH})
     changes = ("structure", "weights")
     Config = ChannelPruneConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.finetune_epochs > 0 else ()
+    finetune_option = "finetune_epochs"
 
     def _keep_count(self, channels: int) -> int:
         return max(1, channels - round(self.config.ratio * channels))

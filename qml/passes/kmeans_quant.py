@@ -29,9 +29,7 @@ class KMeansQuant(Pass):
     applies_to = frozenset({TORCH})
     changes = ("weights",)
     Config = KMeansQuantConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.finetune_epochs > 0 else ()
+    finetune_option = "finetune_epochs"
 
     def plan(self, model: nn.Module) -> PassPlan:
         k = 2**self.config.bits

@@ -63,9 +63,7 @@ class MagnitudePrune(Pass):
     applies_to = frozenset({TORCH})
     changes = ("weights",)
     Config = MagnitudePruneConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.finetune_epochs > 0 else ()
+    finetune_option = "finetune_epochs"
 
     def plan(self, model: nn.Module) -> PassPlan:
         c = self.config

@@ -52,18 +52,13 @@ class FitnessFunction:
         """Per logical wire: the success rate of the physical qubit it is measured on, over the gates of the
         circuit as the transpiler routes it for ``layout`` (SWAPs and final placement included), and that
         qubit's readout confusion."""
-        from qiskit import transpile
-
-        from qml.circuit.qiskit_io import to_qiskit
+        from qml.backends.base import transpile_measured
         from qml.noise.qiskit_models import to_target
 
         if self._target is None:
             self._target = to_target(self.snapshot)
         module = model.qmodule
-        qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
-        qc.measure_all()
-        out = transpile(qc, target=self._target, initial_layout=list(layout), optimization_level=1,
-                        seed_transpiler=0)
+        out, _ = transpile_measured(module, self._target, layout, self.snapshot.device)
         survive: dict[int, float] = {}
         measured: dict[int, int] = {}
         for inst in out.data:
@@ -84,7 +79,7 @@ class FitnessFunction:
         return ([survive.get(measured[i], 1.0) for i in range(n)],
                 [self.snapshot.readout_confusion(measured[i]) for i in range(n)])
 
-    def _esr(self, model, noise, clean: float, layout: Sequence[int] | None = None) -> Fitness:
+    def _esr(self, model, z: Tensor, noise, clean: float, layout: Sequence[int] | None = None) -> Fitness:
         circuit = model.qmodule.circuit
         if layout is not None:
             survive, confusion = self._routed(model, layout)
@@ -96,9 +91,7 @@ class FitnessFunction:
             confusion = noise.confusion(circuit)
         scale = torch.tensor([s * (1.0 - m[0, 1] - m[1, 0]) for s, m in zip(survive, confusion, strict=True)])
         shift = torch.tensor([m[1, 0] - m[0, 1] for m in confusion])
-        with torch.no_grad():
-            z = model.qmodule(self.x)
-            z = z * scale.to(z.dtype) + shift.to(z.dtype)
+        z = z * scale.to(z.dtype) + shift.to(z.dtype)
         esr = float(torch.tensor(survive).prod())
         return Fitness(self._accuracy(model, z), clean, esr)
 
@@ -108,10 +101,11 @@ class FitnessFunction:
         model = sc.subnet(gene)
         model.eval()
         with torch.no_grad():
-            clean = float((model(self.x).argmax(1) == self.y).float().mean())
+            z = model.qmodule(self.x)  # noise-free outputs, read once for both accuracies of the esr kinds
+        clean = self._accuracy(model, z)
         noise = NoiseModel(self.snapshot, layout, 1.0)
         if self.kind in ("esr", "esr_routed"):
-            return self._esr(model, noise, clean, layout if self.kind == "esr_routed" else None)
+            return self._esr(model, z, noise, clean, layout if self.kind == "esr_routed" else None)
         if self.kind == "torch":
             from qml.backends.torch_executor import TorchExecutor
 

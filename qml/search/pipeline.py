@@ -184,15 +184,14 @@ def _train_and_eval(folder: Path, config: SearchConfig, data, space_gene: Candid
     out = {}
     if (folder / MODEL).exists():
         model.load_state_dict(torch.load(folder / MODEL, weights_only=True))
+        out["noise_free"] = Trainer(model, train).evaluate(data.x_test, data.y_test)[0]
     else:
         checkpoint = folder / CHECKPOINT
         result = Trainer(model, train, noise).fit(data, progress=False, checkpoint=checkpoint,
                                                  resume=checkpoint.exists())
         model.set_noise(None)
         torch.save(model.state_dict(), folder / MODEL)
-        out["noise_free"] = result.test_accuracy
-    trainer = Trainer(model, train)
-    out["noise_free"] = trainer.evaluate(data.x_test, data.y_test)[0]
+        out["noise_free"] = result.test_accuracy  # the fit's final, noise-free test evaluation
     out["aer"] = _aer_accuracy(model, snapshot, layout, data, config)
     out["gates"] = len(model.qmodule.circuit)
     log.say(f"      {folder.name}: noise-free {out['noise_free']:.4f}, Aer twin {out['aer']:.4f}")
@@ -214,7 +213,7 @@ def _prune(folder, model, rc, noise, data, config, snapshot, layout, log) -> dic
 
     from qml import passes
     from qml.passes import PassContext
-    from qml.train import TrainConfig, Trainer
+    from qml.train import Trainer, finetune_callback
 
     try:
         pruner = passes.make_pass("gate_prune", ratio=config.prune_ratio)
@@ -223,16 +222,9 @@ def _prune(folder, model, rc, noise, data, config, snapshot, layout, log) -> dic
         return {"pruned": "skipped: " + str(exc).split(";")[0]}
     pruned_path = folder / "pruned.pt"
     if pruned_path.exists():
-        from qml_quantum.angles import exported_circuit  # noqa: F401  (the plugin is installed)
-
         model.load_state_dict(torch.load(pruned_path, weights_only=True))
     else:
-        def finetune(m, epochs):
-            Trainer(m, TrainConfig(epochs, 32, config.retrain_lr, seed=config.seed,
-                                   noise_factor=config.noise_factor), noise).fit(data, progress=False)
-            m.set_noise(None)
-
-        model, _ = pruner.apply(model, PassContext(finetune=finetune))
+        model, _ = pruner.apply(model, PassContext(finetune=finetune_callback(data, rc.train, noise)))
         parametrize.remove_parametrizations(model.qmodule, "theta", leave_parametrized=True)
         torch.save(model.state_dict(), pruned_path)
     from qml_quantum.angles import transpiled_counts

@@ -99,6 +99,17 @@ def build_model(config: RunConfig, n_features: int, n_classes: int) -> QuantumCl
                              quant_levels=config.quant_levels)
 
 
+def load_run(run: Path, config: RunConfig | None = None):
+    """A trained run: its config, its task's data (same seed and split) and the model with its trained weights."""
+    from qml.data import load_task
+
+    config = config or load_run_config(run)
+    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
+    model = build_model(config, data.n_features, data.n_classes)
+    load_weights(model, run / MODEL)
+    return config, data, model
+
+
 def load_weights(model: torch.nn.Module, path: Path) -> None:
     if not path.is_file():
         raise InputError(f"no trained weights at {path}: the run did not finish (resume it with --resume)")

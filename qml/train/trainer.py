@@ -8,7 +8,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -229,6 +229,16 @@ class Trainer:
                                valid_acc, time.perf_counter() - start)
         bar.set_postfix(loss=f"{metrics.train_loss:.3f}", valid=f"{valid_acc:.3f}")
         return metrics
+
+
+def finetune_callback(data: Dataset, config: TrainConfig, noise=None) -> Callable[[QuantumClassifier, int], None]:
+    """``finetune(model, epochs)`` as compression passes call it: trains in place with ``config`` for that many
+    epochs, with ``noise`` injected when given, and leaves the model noise-free."""
+    def finetune(model: QuantumClassifier, epochs: int) -> None:
+        Trainer(model, replace(config, epochs=epochs), noise).fit(data, progress=False)
+        model.set_noise(None)
+
+    return finetune
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from qml.passes.registry import DISABLE_ENV
+from qml.plugins import DISABLE_ENV
 from tests.cli.test_cli import Done, assert_qml_error
 
 QML = [shutil.which("qml")] if shutil.which("qml") else [sys.executable, "-m", "qml.cli.main"]

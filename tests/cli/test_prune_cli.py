@@ -20,7 +20,7 @@ import torch
 from qiskit import qasm3
 
 from qml.cli.main import main
-from qml.passes.registry import DISABLE_ENV
+from qml.plugins import DISABLE_ENV
 from tests.cli.test_cli import Done, assert_qml_error
 
 QML = [shutil.which("qml")] if shutil.which("qml") else [sys.executable, "-m", "qml.cli.main"]

@@ -21,7 +21,7 @@ import torch
 from qml import passes
 from qml.errors import PluginError
 from qml.passes.reference import reference_model
-from qml.passes.registry import DISABLE_ENV
+from qml.plugins import DISABLE_ENV
 from tests.cli.test_cli import Done
 
 BUILTINS = ["channel_prune", "distill", "kmeans_quant", "linear_quant", "magnitude_prune", "qat"]

@@ -25,7 +25,7 @@ from qml.data import load_task
 from qml.errors import PassError
 from qml.passes import Pass, PassContext, make_pass
 from qml.passes.context import Batches
-from qml.passes.registry import DISABLE_ENV
+from qml.plugins import DISABLE_ENV
 from qml.train import QuantumClassifier
 from tests.cli.test_cli import Done
 from tests.cli.test_passes_cli import columns, ok

@@ -58,13 +58,11 @@ class AngleQuant(Pass):
     applies_to = frozenset({CIRCUIT})
     changes = ("weights",)
     Config = AngleQuantConfig
+    finetune_option = "epochs"
 
     @property
     def bits(self) -> int:
         return 2 if self.config.clifford else self.config.bits
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.epochs > 0 else ()
 
     def plan(self, model: nn.Module) -> PassPlan:
         m = circuit_module(model, self.name)

@@ -48,9 +48,7 @@ class GatePrune(Pass):
     applies_to = frozenset({CIRCUIT})
     changes = ("weights", "structure")
     Config = GatePruneConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.finetune_epochs > 0 else ()
+    finetune_option = "finetune_epochs"
 
     def check(self, model: nn.Module, context: PassContext | None = None) -> None:
         super().check(model, context)

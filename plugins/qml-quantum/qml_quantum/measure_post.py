@@ -40,9 +40,7 @@ class MeasureNorm(Pass):
     applies_to = frozenset({CIRCUIT})
     changes = ("forward",)
     Config = MeasureNormConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.epochs else ()
+    finetune_option = "epochs"
 
     def plan(self, model: nn.Module) -> PassPlan:
         _post(model, self.name)
@@ -62,9 +60,7 @@ class MeasureQuant(Pass):
     applies_to = frozenset({CIRCUIT})
     changes = ("forward",)
     Config = MeasureQuantConfig
-
-    def needs(self, context: PassContext) -> tuple[str, ...]:
-        return ("finetune",) if self.config.epochs else ()
+    finetune_option = "epochs"
 
     def plan(self, model: nn.Module) -> PassPlan:
         _post(model, self.name)

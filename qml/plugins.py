@@ -1,6 +1,7 @@
-"""Entry-point registries. Names are read from distribution metadata only; an entry is imported the first time
-it is asked for. A plugin that fails to import is recorded (distribution, version, exception) and the failure is
-raised again, with its cause, whenever that name is asked for; nothing else is affected.
+"""Entry-point registries, shared by the rooms that plugins extend (``qml.passes``, ``qml.backends``). Names
+are read from distribution metadata only; an entry is imported the first time it is asked for. A plugin that
+fails to import is recorded (distribution, version, exception) and the failure is raised again, with its
+cause, whenever that name is asked for; nothing else is affected.
 
 Rules: one name claimed by two different targets is a conflict, reported with both distributions when the name is
 asked for; the same target registered twice (an editable install next to a regular one) is not. A second copy of
