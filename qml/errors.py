@@ -33,3 +33,18 @@ class NoiseError(QmlError, ValueError):
 
 class IBMError(QmlError, RuntimeError):
     """IBM Quantum cannot be used: no token, token rejected, service unreachable, or a job failed."""
+
+
+class FileError(QmlError, OSError):
+    """A file or folder cannot be read or written: permissions, a full disk, a missing folder."""
+
+
+def did_you_mean(name: str, known, key=None) -> str:
+    """`` (did you mean 'x'?)`` when a known name is close to ``name``, else an empty string: the one spelling hint
+    of every "unknown ..." message. ``key`` maps a name to the part worth comparing (device names drop ``ibm_``)."""
+    import difflib
+
+    key = key or (lambda text: text)
+    by_key = {key(k): k for k in known}
+    near = difflib.get_close_matches(key(str(name)), list(by_key), n=1)
+    return f" (did you mean {by_key[near[0]]!r}?)" if near else ""

@@ -11,13 +11,12 @@ just those)."""
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from qml.errors import PluginError
+from qml.errors import PluginError, did_you_mean
 
 CORE_DISTRIBUTION = "qml-robust"
 DISABLE_ENV = "QML_DISABLE_PLUGINS"
@@ -137,8 +136,7 @@ class Registry:
         entries = self._scan()
         if name not in entries:
             known = sorted(entries)
-            near = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            hint = did_you_mean(name, known)
             listing = ", ".join(known) if known else "none (is qml installed? run: pip install -e .)"
             raise PluginError(f"unknown {self.kind} {name!r}{hint}; installed: {listing}")
         return entries[name]

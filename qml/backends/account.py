@@ -123,12 +123,12 @@ def connect(creds: Credentials, timeout: float = CONNECT_TIMEOUT):
 
 def live_backend(service, name: str, token: str | None):
     """``service.backend(name)``; an unknown name lists the account's devices with a did-you-mean."""
-    from qml.noise.names import did_you_mean
+    from qml.device.names import device_hint
 
     with service_errors(token, f"looking up {name}"):
         known = sorted(b.name for b in service.backends())
     if name not in known:
-        raise IBMError(f"IBM Quantum has no device {name!r} for this account{did_you_mean(name, known)}; "
+        raise IBMError(f"IBM Quantum has no device {name!r} for this account{device_hint(name, known)}; "
                        f"available: {', '.join(known) or 'none'}")
     with service_errors(token, f"opening {name}"):
         return service.backend(name)

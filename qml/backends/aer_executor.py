@@ -8,43 +8,50 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from qml.backends.base import Executor, as_tensor, parameter_rows, transpile_measured, unpack_bitarray, z_from_bits
+from qml.backends.base import Capabilities, Executor, as_tensor, parameter_rows, unpack_bitarray, z_from_bits
 from qml.errors import InputError
 
 
 class AerExecutor(Executor):
-    name = "aer"
+    """``device``: a ``qml.device.Device``, a device name or a snapshot. Its Aer noise model and target are built
+    once per device and the sampler once per executor and shot count."""
 
-    def __init__(self, snapshot, layout=None, *, seed: int | None = 0, optimization_level: int = 1,
+    name = "aer"
+    capabilities = Capabilities(exact=False, sampled=True, noise_factor=False, layout=True)
+
+    def __init__(self, device, layout=None, *, seed: int | None = 0, optimization_level: int = 1,
                  pub_size: int = 256, noise: bool = True) -> None:
-        self.snapshot = snapshot
+        from qml.device import Device
+
+        self.device = Device.load(device)
         self.layout = layout
         self.seed = seed
         self.optimization_level = optimization_level
         self.pub_size = pub_size
         self.noise = noise
-        self._sampler = None
+        self._samplers: dict[int, object] = {}
         self.last_transpiled = None
 
+    @property
+    def snapshot(self):
+        return self.device.snapshot
+
     def describe(self) -> str:
-        return f"aer twin of {self.snapshot.device}" + ("" if self.noise else " (noise off)")
+        return f"aer twin of {self.device.name}" + ("" if self.noise else " (noise off)")
 
     def sampler(self, shots: int):
-        from qiskit_aer.primitives import SamplerV2
+        if shots not in self._samplers:
+            from qiskit_aer.primitives import SamplerV2
 
-        from qml.noise.qiskit_models import to_aer_noise_model
-
-        options = {"backend_options": {"method": "automatic"}}
-        if self.noise:
-            options["backend_options"]["noise_model"] = to_aer_noise_model(self.snapshot)
-        return SamplerV2(default_shots=shots, seed=self.seed, options=options)
+            options = {"backend_options": {"method": "automatic"}}
+            if self.noise:
+                options["backend_options"]["noise_model"] = self.device.aer_noise_model
+            self._samplers[shots] = SamplerV2(default_shots=shots, seed=self.seed, options=options)
+        return self._samplers[shots]
 
     def transpile(self, module):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
-        from qml.noise.qiskit_models import to_target
-
-        out, _ = transpile_measured(module, to_target(self.snapshot), self.layout, self.snapshot.device,
-                                    self.optimization_level)
+        out, _ = self.device.transpile_measured(module, self.layout, self.optimization_level)
         self.last_transpiled = out
         return out
 

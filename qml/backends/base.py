@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an executor can do, as data: callers check it instead of passing arguments that would be dropped.
+
+    ``exact``: returns exact expectations when no shots are given; ``sampled``: estimates them from shots;
+    ``noise_factor``: scales its device noise by a factor; ``layout``: places the circuit on physical qubits."""
+
+    exact: bool
+    sampled: bool
+    noise_factor: bool
+    layout: bool
+
+    @property
+    def needs_shots(self) -> bool:
+        return not self.exact
 
 
 class Executor:
@@ -12,31 +31,13 @@ class Executor:
     logical wire, estimated from ``shots`` samples when shots are given."""
 
     name: str = ""
+    capabilities = Capabilities(exact=False, sampled=True, noise_factor=False, layout=True)
 
     def expectations(self, module, x: Tensor | None, shots: int | None = None) -> Tensor:
         raise NotImplementedError
 
     def describe(self) -> str:
         return self.name
-
-
-def transpile_measured(module, target, layout, device: str, optimization_level: int = 1):
-    """The module's circuit with its trained angles bound, inputs left symbolic, ``measure_all`` (so clbit i is
-    logical wire i whatever routing does), transpiled with ``layout`` to ``target``; returns it and the layout.
-    Its global phase is set to 0: binding through an expression of every angle is slow and no measurement sees
-    it."""
-    from qiskit import transpile
-
-    from qml.circuit.qiskit_io import to_qiskit
-    from qml.noise.model import check_layout
-
-    layout = list(check_layout(layout, module.n_wires, target.num_qubits, device))
-    qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
-    qc.measure_all()
-    out = transpile(qc, target=target, initial_layout=layout, optimization_level=optimization_level,
-                    seed_transpiler=0)
-    out.global_phase = 0.0
-    return out, layout
 
 
 def parameter_rows(transpiled, x: Tensor | None) -> np.ndarray:

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from qml.backends.base import Executor, as_tensor, parameter_rows, transpile_measured, unpack_bitarray, z_from_bits
+from qml.backends.base import Capabilities, Executor, as_tensor, parameter_rows, unpack_bitarray, z_from_bits
 from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now, status_name
+from qml.device import TWO_QUBIT_GATES
 from qml.errors import IBMError, InputError
 
 MAX_EXECUTIONS = 5_000_000  # rows × shots per job; the service allows 10 million per Sampler job
@@ -29,7 +30,7 @@ POLL_SECONDS = 10.0  # between status queries of a live job (the runtime's own d
 
 
 @dataclass
-class Device:
+class OpenedBackend:
     """An opened backend: ``spec`` as the user wrote it (``ibm_torino`` or ``fake:ibm_torino``)."""
 
     spec: str
@@ -54,7 +55,7 @@ class Device:
 
 def parse_spec(spec: str) -> tuple[str, bool]:
     """``fake:quito`` -> (``fake:ibm_quito``, True); ``ibm_torino`` -> (``ibm_torino``, False)."""
-    from qml.noise.names import device_name
+    from qml.device.names import device_name
 
     text = spec.strip()
     if text.lower().startswith("fake:"):
@@ -65,18 +66,18 @@ def parse_spec(spec: str) -> tuple[str, bool]:
     return text, False
 
 
-def open_device(spec: str, token_file=None, credentials=None) -> Device:
+def open_device(spec: str, token_file=None, credentials=None) -> OpenedBackend:
     """The backend ``spec`` names: a fake for ``fake:``, else the live device (a token is needed)."""
     spec, local = parse_spec(spec)
     if local:
-        from qml.noise import fake_backend
+        from qml.device import fake_backend
 
-        return Device(spec, fake_backend(spec[5:]))
+        return OpenedBackend(spec, fake_backend(spec[5:]))
     from qml.backends.account import connect, live_backend, require_credentials
 
     creds = credentials or require_credentials(token_file)
     service = connect(creds)
-    return Device(spec, live_backend(service, spec, creds.token), service, creds.token)
+    return OpenedBackend(spec, live_backend(service, spec, creds.token), service, creds.token)
 
 
 def wait_result(job, poll_interval: float = POLL_SECONDS):
@@ -88,9 +89,10 @@ def wait_result(job, poll_interval: float = POLL_SECONDS):
 
 class IBMExecutor(Executor):
     name = "ibm"
+    capabilities = Capabilities(exact=False, sampled=True, noise_factor=False, layout=True)
 
-    def __init__(self, device: Device, layout=None, *, folder: HardwareFolder | None = None, seed: int | None = 0,
-                 optimization_level: int = 1, max_rows_per_job: int | None = None,
+    def __init__(self, device: OpenedBackend, layout=None, *, folder: HardwareFolder | None = None,
+                 seed: int | None = 0, optimization_level: int = 1, max_rows_per_job: int | None = None,
                  confirm: Callable[[str], bool] | None = None, log: Callable[[str], None] | None = None,
                  poll_interval: float = POLL_SECONDS, resubmit_failed: bool = False,
                  context: dict | None = None) -> None:
@@ -116,6 +118,8 @@ class IBMExecutor(Executor):
 
     def transpile(self, module):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
+        from qml.device.device import transpile_measured
+
         out, self.layout = transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
                                               self.optimization_level)
         self.last_transpiled = out
@@ -204,7 +208,7 @@ class IBMExecutor(Executor):
     def _approve(self, circuit, ledger: Ledger, todo: list[JobRecord]) -> None:
         rows = sum(r.rows for r in todo)
         ops = circuit.count_ops()
-        two_q = sum(n for g, n in ops.items() if g in ("cx", "ecr", "cz"))
+        two_q = sum(n for g, n in ops.items() if g in TWO_QUBIT_GATES)
         cost = (f"{self.describe()}: {rows} circuits x {ledger.shots} shots = {rows * ledger.shots:,} executions in "
                 f"{len(todo)} job(s) of at most {ledger.max_rows_per_job} rows; physical qubits {ledger.layout}, "
                 f"depth {circuit.depth()}, {two_q} two-qubit gates per circuit")
@@ -286,4 +290,7 @@ def ibm_backend(device: str | None, layout=None, seed: int | None = 0, noise_fac
     use ``qml run`` for jobs that survive the process)."""
     if device is None:
         raise InputError("the ibm backend needs a device: ibm:ibm_torino, or ibm:fake:ibm_torino (local testing)")
+    if noise_factor != 1.0:  # checked before a token is asked for; make_executor would refuse it after
+        raise InputError(f"backend 'ibm:{device}' cannot scale noise: noise factor {noise_factor:g} given, only 1 "
+                         "(the device as it is) is possible")
     return IBMExecutor(open_device(device), layout, seed=seed)

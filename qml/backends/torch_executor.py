@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from qml.backends.base import Executor
+from qml.backends.base import Capabilities, Executor
 from qml.sim.measure import counts_from_indices, probabilities, sample_indices, z_expectations
 
 
@@ -17,6 +17,8 @@ class TorchExecutor(Executor):
 
     def __init__(self, noise=None, seed: int | None = None, trajectories: int = 64) -> None:
         self.noise = noise
+        self.capabilities = Capabilities(exact=True, sampled=True, noise_factor=noise is not None,
+                                         layout=noise is not None)
         self.trajectories = trajectories
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
 

@@ -6,7 +6,6 @@ as ops are added, so a mistake is reported at the line that made it, naming the 
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections.abc import Iterable, Sequence
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 
 from qml.circuit.gates import ALIASES, GATES, GateDef, gate_def
 from qml.circuit.params import Input, ParamLike, ParamRef, Trainable, const
-from qml.errors import CircuitError
+from qml.errors import CircuitError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,7 @@ class Op:
 
 def unknown_gate_message(name: str) -> str:
     known = sorted(GATES) + sorted(ALIASES)
-    close = difflib.get_close_matches(name.lower(), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name.lower(), known)
     return f"unknown gate {name!r}{hint} (known: {', '.join(sorted(GATES))})"
 
 

@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except QmlError as exc:
         print(f"qml: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a filesystem error the code did not foresee is still one line, never a traceback
+        from qml.files import describe_os_error
+
+        print(f"qml: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("qml: interrupted", file=sys.stderr)
         return 130

@@ -15,13 +15,13 @@ multiplied by the noise factor T. Readout confusion is applied as calibrated (no
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qml.circuit.circuit import Circuit, Op
+from qml.device.layout import check_layout, distances
 from qml.errors import NoiseError
 from qml.noise import pauli
 from qml.noise.budget import gate_cost
@@ -37,41 +37,6 @@ class OpNoise:
     @property
     def error(self) -> float:
         return float(1.0 - self.table[0])
-
-
-def check_layout(layout: Sequence[int] | None, n_wires: int, n_qubits: int, device: str) -> tuple[int, ...]:
-    """A layout maps logical wire i to physical qubit ``layout[i]``: distinct, on the device, one per wire."""
-    if n_wires > n_qubits:
-        raise NoiseError(f"the circuit has {n_wires} qubits but device {device} has only {n_qubits}")
-    if layout is None:
-        return tuple(range(n_wires))
-    layout = tuple(layout)
-    if len(layout) != n_wires:
-        raise NoiseError(f"layout {list(layout)} gives {len(layout)} physical qubits for {n_wires} logical wires")
-    bad = [q for q in layout if not isinstance(q, (int, np.integer)) or not 0 <= q < n_qubits]
-    if bad:
-        raise NoiseError(f"layout {list(layout)}: qubit {bad[0]} is not on device {device} (0..{n_qubits - 1})")
-    if len(set(layout)) != len(layout):
-        dup = next(q for q in layout if layout.count(q) > 1)
-        raise NoiseError(f"layout {list(layout)} uses physical qubit {dup} twice")
-    return tuple(int(q) for q in layout)
-
-
-def _distances(n: int, edges: Sequence[tuple[int, int]], source: int) -> list[float]:
-    adj: list[list[int]] = [[] for _ in range(n)]
-    for a, b in edges:
-        adj[a].append(b)
-        adj[b].append(a)
-    dist = [math.inf] * n
-    dist[source] = 0
-    todo = deque([source])
-    while todo:
-        u = todo.popleft()
-        for v in adj[u]:
-            if dist[v] == math.inf:
-                dist[v] = dist[u] + 1
-                todo.append(v)
-    return dist
 
 
 class NoiseModel:
@@ -104,7 +69,7 @@ class NoiseModel:
     # -- per-gate channels ------------------------------------------------------------------------------
     def _hops(self, a: int, b: int) -> int:
         if a not in self._distance:
-            self._distance[a] = _distances(self.snapshot.num_qubits, self.snapshot.edges, a)
+            self._distance[a] = distances(self.snapshot.num_qubits, self.snapshot.edges, a)
         d = self._distance[a][b]
         if d == math.inf:
             raise NoiseError(f"physical qubits {a} and {b} of {self.snapshot.device} are not connected")

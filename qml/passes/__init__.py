@@ -19,6 +19,8 @@ from qml.errors import PluginError
 from qml.passes.base import CIRCUIT, TORCH, Pass, PassContext, PassPlan, PassReport, PlanItem
 from qml.passes.config import PassConfig, option
 from qml.passes.context import classification_context
+from qml.passes.distill import DistillConfig, distill_epochs
+from qml.passes.parametrizations import Mask, parametrizations_of
 from qml.passes.pipeline import Pipeline
 from qml.passes.stats import ModelStats, model_stats
 from qml.plugins import Entry, Registry
@@ -55,6 +57,7 @@ def apply(model: nn.Module, name: str, context: PassContext | None = None, **opt
     return make_pass(name, **options).apply(model, context)
 
 
-__all__ = ["CIRCUIT", "TORCH", "Entry", "ModelStats", "Pass", "PassConfig", "PassContext", "PassPlan", "PassReport",
-           "Pipeline", "PlanItem", "PluginError", "Registry", "apply", "available", "classification_context",
-           "get_pass", "make_pass", "model_stats", "option", "registry"]
+__all__ = ["CIRCUIT", "TORCH", "DistillConfig", "Entry", "Mask", "ModelStats", "Pass", "PassConfig", "PassContext",
+           "PassPlan", "PassReport", "Pipeline", "PlanItem", "PluginError", "Registry", "apply", "available",
+           "classification_context", "distill_epochs", "get_pass", "make_pass", "model_stats", "option",
+           "parametrizations_of", "registry"]

@@ -3,14 +3,13 @@ text (from the CLI or a pipeline file) are converted to the field's type with on
 
 from __future__ import annotations
 
-import difflib
 import math
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from qml.errors import PassError
+from qml.errors import PassError, did_you_mean
 
 
 def option(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
@@ -51,8 +50,7 @@ class PassConfig:
         converted = {}
         for key, value in values.items():
             if key not in names:
-                near = difflib.get_close_matches(key, names, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                hint = did_you_mean(key, names)
                 raise PassError(f"{label}: unknown option {key!r}{hint}; options are {', '.join(names) or 'none'}")
             converted[key] = _from_text(label, key, value, hints[key]) if isinstance(value, str) else value
         return cls(**converted)

@@ -17,7 +17,7 @@ angles. Three kinds, fastest first:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,12 +38,26 @@ class Fitness:
 
 
 class FitnessFunction:
-    def __init__(self, kind: str, snapshot, x_valid: Tensor, y_valid: Tensor, *, shots: int = 1024,
-                 seed: int = 0) -> None:
+    """Scores candidates on ``device`` (a ``qml.device.Device``, name or snapshot) with validation inputs.
+
+    The ``torch`` and ``aer`` kinds run candidates through ``executor(layout)``, a factory of executor objects
+    (``qml.backends`` is not imported here); ``noise_factor`` scales the noise of the ``esr`` kinds' noise
+    model and is the factor the factory's executors were made with (1: the device as calibrated)."""
+
+    def __init__(self, kind: str, device, x_valid: Tensor, y_valid: Tensor, *, shots: int = 1024,
+                 executor: Callable[[Sequence[int]], object] | None = None, noise_factor: float = 1.0) -> None:
+        from qml.device import Device
+
         if kind not in KINDS:
             raise InputError(f"unknown fitness {kind!r}: expected one of {', '.join(KINDS)}")
-        self.kind, self.snapshot, self.x, self.y, self.shots, self.seed = kind, snapshot, x_valid, y_valid, shots, seed
-        self._target = None
+        if kind in ("torch", "aer") and executor is None:
+            raise InputError(f"fitness {kind!r} runs candidates on an executor: pass executor=layout -> Executor")
+        self.kind, self.device, self.x, self.y, self.shots = kind, Device.load(device), x_valid, y_valid, shots
+        self.executor, self.noise_factor = executor, noise_factor
+
+    @property
+    def snapshot(self):
+        return self.device.snapshot
 
     def _accuracy(self, model, z: Tensor) -> float:
         return model.accuracy_from(z, self.y)
@@ -52,13 +66,8 @@ class FitnessFunction:
         """Per logical wire: the success rate of the physical qubit it is measured on, over the gates of the
         circuit as the transpiler routes it for ``layout`` (SWAPs and final placement included), and that
         qubit's readout confusion."""
-        from qml.backends.base import transpile_measured
-        from qml.noise.qiskit_models import to_target
-
-        if self._target is None:
-            self._target = to_target(self.snapshot)
         module = model.qmodule
-        out, _ = transpile_measured(module, self._target, layout, self.snapshot.device)
+        out, _ = self.device.transpile_measured(module, layout)
         survive: dict[int, float] = {}
         measured: dict[int, int] = {}
         for inst in out.data:
@@ -73,6 +82,7 @@ class FitnessFunction:
                 error = self.snapshot.gate(name, qubits).error or 0.0
             except QmlError:
                 error = 0.0
+            error = min(1.0, error * self.noise_factor)
             for q in qubits:
                 survive[q] = survive.get(q, 1.0) * (1.0 - error)
         n = module.n_wires
@@ -103,15 +113,9 @@ class FitnessFunction:
         with torch.no_grad():
             z = model.qmodule(self.x)  # noise-free outputs, read once for both accuracies of the esr kinds
         clean = self._accuracy(model, z)
-        noise = NoiseModel(self.snapshot, layout, 1.0)
         if self.kind in ("esr", "esr_routed"):
+            noise = NoiseModel(self.snapshot, layout, self.noise_factor)
             return self._esr(model, z, noise, clean, layout if self.kind == "esr_routed" else None)
-        if self.kind == "torch":
-            from qml.backends.torch_executor import TorchExecutor
-
-            z = TorchExecutor(noise, seed=self.seed).expectations(model.qmodule, self.x)
-            return Fitness(self._accuracy(model, z), clean)
-        from qml.backends.aer_executor import AerExecutor
-
-        z = AerExecutor(self.snapshot, layout, seed=self.seed).expectations(model.qmodule, self.x, self.shots)
+        executor = self.executor(layout)
+        z = executor.expectations(model.qmodule, self.x, self.shots if self.kind == "aer" else None)
         return Fitness(self._accuracy(model, z), clean)

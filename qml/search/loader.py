@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.resources
 from pathlib import Path
 
 from qml.circuit.library import BUILTIN_PACKAGE, builtin_names, call_file_function, locate
-from qml.errors import CircuitError
+from qml.errors import CircuitError, did_you_mean
 from qml.search.space import DesignSpace
 
 
@@ -30,8 +29,7 @@ def _find(name_or_path: str) -> Path:
         return locate(name_or_path)
     names = space_names()
     if name_or_path not in names:
-        close = difflib.get_close_matches(name_or_path, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name_or_path, names)
         raise CircuitError(f"unknown design space {name_or_path!r}{hint} (built-in spaces: {', '.join(names)}; "
                            "or give a path to a .py file defining space())")
     return locate(name_or_path)

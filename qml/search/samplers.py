@@ -12,11 +12,10 @@ Every sampler draws only from the ``random.Random`` it is given, so a seed fixes
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import random
 
-from qml.errors import InputError
+from qml.errors import InputError, did_you_mean
 from qml.search.space import DesignSpace, Gene
 
 
@@ -115,8 +114,7 @@ def make_sampler(name: str, space: DesignSpace, rng: random.Random, **options) -
     try:
         cls = SAMPLERS[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), SAMPLERS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(name), SAMPLERS)
         raise InputError(f"unknown sampler {name!r}{hint} (known: {', '.join(SAMPLERS)})") from None
     try:
         inspect.signature(cls).bind(space, rng, **options)

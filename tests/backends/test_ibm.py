@@ -18,7 +18,7 @@ import torch
 import qml
 from qml.backends import account
 from qml.backends.account import Credentials, classify, connect, describe_failure, find_credentials, save_login, scrub
-from qml.backends.ibm import Device, IBMExecutor, ibm_backend, open_device, parse_spec
+from qml.backends.ibm import OpenedBackend, IBMExecutor, ibm_backend, open_device, parse_spec
 from qml.backends.jobs import HardwareFolder, JobRecord, Ledger
 from qml.errors import IBMError, InputError, NoiseError
 
@@ -221,7 +221,7 @@ def test_a_resumed_live_run_fetches_every_job_by_id_and_submits_nothing(tmp_path
     from qiskit_ibm_runtime.fake_provider import FakeQuitoV2
 
     service = StubService()
-    device = Device("ibm_stub", FakeQuitoV2(), service, TOKEN)
+    device = OpenedBackend("ibm_stub", FakeQuitoV2(), service, TOKEN)
     folder = HardwareFolder(tmp_path, "ibm_stub")
     executor = IBMExecutor(device, folder=folder)
     circuit = executor.transpile(flip_wire_2)
@@ -272,7 +272,7 @@ def test_a_live_job_that_ended_in_error_stops_the_run_and_is_resubmitted_only_on
 
     service = StubService()
     service.job = lambda job_id: FailedJob(job_id, 2, 8)
-    device = Device("ibm_stub", FakeQuitoV2(), service, TOKEN)
+    device = OpenedBackend("ibm_stub", FakeQuitoV2(), service, TOKEN)
     folder = HardwareFolder(tmp_path, "ibm_stub")
     executor = IBMExecutor(device, folder=folder)
     circuit, rows = executor.transpile(flip_wire_2), np.zeros((2, 0))

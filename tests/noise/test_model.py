@@ -12,7 +12,7 @@ import qml
 from qml.errors import NoiseError
 from qml.noise import NoiseModel, load_snapshot, pauli
 from qml.noise.model import check_layout
-from qml.noise.qiskit_models import to_aer_noise_model
+from qml.device.target import to_aer_noise_model
 
 LETTERS = "IXYZ"
 

@@ -56,7 +56,7 @@ def _routed(quito, module, layout) -> tuple[list[int], dict[int, float]]:
     over the routed gates, from an independent transpile of the bound circuit."""
     from qiskit import transpile
 
-    from qml.noise.qiskit_models import to_target
+    from qml.device.target import to_target
 
     qc = qml.to_qiskit(module.circuit, theta=module.theta.detach().double().numpy())
     out = transpile(qc, target=to_target(quito), initial_layout=list(layout), optimization_level=1,

@@ -8,8 +8,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from qml import QuantumModule
 from qml.errors import PassError
-from qml.sim.module import QuantumModule
 
 
 def circuit_module(model: nn.Module, pass_name: str) -> QuantumModule:
@@ -55,7 +55,7 @@ def effective_theta(module: QuantumModule) -> list[float]:
 
 def exported_circuit(module: QuantumModule):
     """The module's circuit without the gates its (masked) angles make the identity, and the angles to bind."""
-    from qml.circuit.simplify import drop_identity_gates
+    from qml.circuit import drop_identity_gates
 
     theta = effective_theta(module)
     return drop_identity_gates(module.circuit, theta), theta
@@ -63,20 +63,7 @@ def exported_circuit(module: QuantumModule):
 
 def transpiled_counts(module: QuantumModule, device: str, layout=None) -> dict:
     """1- and 2-qubit gate counts and depth of the exported circuit transpiled to ``device``'s target."""
-    from qiskit import transpile
+    from qml.device import Device
 
-    from qml.circuit.qiskit_io import to_qiskit
-    from qml.noise import load_snapshot
-    from qml.noise.model import check_layout
-    from qml.noise.qiskit_models import to_target
-
-    snap = load_snapshot(device)
     circuit, theta = exported_circuit(module)
-    layout = check_layout(layout, circuit.n_wires, snap.num_qubits, snap.device)
-    qc = to_qiskit(circuit, theta=theta)
-    out = transpile(qc, target=to_target(snap), initial_layout=list(layout), optimization_level=1, seed_transpiler=0)
-    ops = out.count_ops()
-    two = sum(n for name, n in ops.items() if name == snap.two_qubit_gate)
-    one = sum(n for name, n in ops.items() if name in ("sx", "x", "rz"))
-    return {"logical_gates": len(circuit), "two_qubit": two, "one_qubit": one,
-            "pulses_1q": sum(n for name, n in ops.items() if name in ("sx", "x")), "depth": out.depth()}
+    return Device.load(device).transpiled_counts(circuit, theta, layout)

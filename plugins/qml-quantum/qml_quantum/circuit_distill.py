@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from qml.passes import CIRCUIT, Pass, PassContext, PassPlan, PlanItem
-from qml.passes.distill import DistillConfig, distill_epochs
+from qml.passes import CIRCUIT, DistillConfig, Pass, PassContext, PassPlan, PlanItem, distill_epochs
 from qml_quantum.angles import circuit_module
 
 

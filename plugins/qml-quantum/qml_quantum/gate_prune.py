@@ -13,8 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from qml.passes import CIRCUIT, Pass, PassConfig, PassContext, PassPlan, PlanItem, option
-from qml.passes.parametrizations import Mask, parametrizations_of
+from qml.passes import CIRCUIT, Mask, Pass, PassConfig, PassContext, PassPlan, PlanItem, option, parametrizations_of
 from qml_quantum.angles import angle_periods, circuit_module, exported_circuit, used_slots, wrap
 
 

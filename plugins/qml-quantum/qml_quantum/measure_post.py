@@ -14,7 +14,7 @@ from qml.passes import CIRCUIT, Pass, PassConfig, PassContext, PassPlan, PlanIte
 
 def _post(model: nn.Module, name: str):
     post = getattr(model, "post", None)
-    from qml.train.postprocess import PostMeasurement
+    from qml.train import PostMeasurement
 
     if not isinstance(post, PostMeasurement):
         raise PassError(f"{name} applies to a qml QuantumClassifier (a model with a post-measurement stage), "

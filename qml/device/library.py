@@ -6,10 +6,10 @@ import importlib.resources
 import json
 from pathlib import Path
 
+from qml.device.names import device_hint, device_name
+from qml.device.schema import SchemaError, snapshot_from_dict, snapshot_to_json
+from qml.device.snapshot import DeviceSnapshot
 from qml.errors import NoiseError
-from qml.noise.names import device_name, did_you_mean
-from qml.noise.schema import SchemaError, snapshot_from_dict, snapshot_to_json
-from qml.noise.snapshot import DeviceSnapshot
 
 SHIPPED_PACKAGE = "qml._noise_models"
 
@@ -31,22 +31,32 @@ def save_snapshot(snap: DeviceSnapshot, path: str | Path) -> Path:
     return path
 
 
-def load_snapshot(name_or_path: str | Path) -> DeviceSnapshot:
-    """A shipped snapshot by device name (``ibm_quito``, ``quito``, ``fake_quito``) or a snapshot JSON file."""
+def snapshot_source(name_or_path: str | Path) -> Path:
+    """The file a device name (``ibm_quito``, ``quito``, ``fake_quito``) or a path resolves to."""
     text = str(name_or_path)
     path = Path(text)
     if isinstance(name_or_path, Path) or path.suffix == ".json" or "/" in text or "\\" in text or path.is_file():
         if not path.is_file():
             problem = "is a folder, not a file" if path.is_dir() else "does not exist"
             raise NoiseError(f"snapshot file {text!r} {problem}")
-        return _read(path, path.read_bytes())
+        return path
     device = device_name(text)
     entry = importlib.resources.files(SHIPPED_PACKAGE) / f"{device}.json"
     if not entry.is_file():
         shipped = list_snapshots()
-        raise NoiseError(f"unknown device {text!r}{did_you_mean(device, shipped)}; "
+        raise NoiseError(f"unknown device {text!r}{device_hint(device, shipped)}; "
                          f"shipped snapshots: {', '.join(shipped)} (or give a path to a snapshot .json file)")
-    return _read(Path(str(entry)), entry.read_bytes())
+    return Path(str(entry))
+
+
+def load_snapshot(name_or_path: str | Path) -> DeviceSnapshot:
+    """A shipped snapshot by device name (``ibm_quito``, ``quito``, ``fake_quito``) or a snapshot JSON file."""
+    path = snapshot_source(name_or_path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NoiseError(f"cannot read snapshot {path}: {exc.strerror or exc}") from None
+    return _read(path, data)
 
 
 def _read(path: Path, data: bytes) -> DeviceSnapshot:

@@ -1,6 +1,6 @@
 """``DeviceSnapshot``: one device's calibration (coupling map, gate errors and durations, T1/T2, readout).
 
-A snapshot is plain data, frozen and comparable; the JSON form is in ``qml.noise.schema`` and the shipped
+A snapshot is plain data, frozen and comparable; the JSON form is in ``qml.device.schema`` and the shipped
 files in ``noise_models/``. Times are in seconds, frequencies in hertz, errors are probabilities.
 """
 

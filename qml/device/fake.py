@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qml.device.names import device_hint, device_name
 from qml.errors import NoiseError
-from qml.noise.names import device_name, did_you_mean
 
 
 def fake_backend_classes() -> dict[str, str]:
@@ -27,6 +27,6 @@ def fake_backend(name: str):
     device = device_name(name)
     table = fake_backend_classes()
     if device not in table:
-        raise NoiseError(f"no fake backend for device {name!r}{did_you_mean(device, list(table))}; "
+        raise NoiseError(f"no fake backend for device {name!r}{device_hint(device, list(table))}; "
                          f"qiskit_ibm_runtime.fake_provider has {', '.join(table)}")
     return getattr(fake_provider, table[device])()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qml.noise import load_snapshot
-from qml.noise.qiskit_models import to_aer_noise_model, to_target
+from qml.device.target import to_aer_noise_model, to_target
 
 
 @pytest.fixture(scope="module")

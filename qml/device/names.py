@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+from qml.errors import did_you_mean
 
 
 def device_name(text: str) -> str:
@@ -20,11 +20,6 @@ def device_name(text: str) -> str:
     return f"ibm_{key}"
 
 
-def did_you_mean(name: str, known: list[str]) -> str:
-    """`` (did you mean 'ibm_quito'?)`` when a known name is close, else an empty string."""
-    def short(text: str) -> str:  # the shared "ibm_" would make every pair look alike
-        return text[4:] if text.startswith("ibm_") else text
-
-    by_short = {short(k): k for k in known}
-    near = difflib.get_close_matches(short(name), list(by_short), n=1)
-    return f" (did you mean {by_short[near[0]]!r}?)" if near else ""
+def device_hint(name: str, known) -> str:
+    """The spelling hint for a device name; the shared ``ibm_`` prefix would make every pair look alike."""
+    return did_you_mean(name, known, key=lambda text: text[4:] if text.startswith("ibm_") else text)

@@ -11,9 +11,9 @@ import datetime as dt
 import importlib.metadata
 from typing import Any
 
+from qml.device.names import device_name
+from qml.device.snapshot import TWO_QUBIT_GATES, DeviceSnapshot, GateCalibration, QubitCalibration
 from qml.errors import NoiseError
-from qml.noise.names import device_name
-from qml.noise.snapshot import TWO_QUBIT_GATES, DeviceSnapshot, GateCalibration, QubitCalibration
 
 DIGITS = 6  # significant digits kept for every float
 

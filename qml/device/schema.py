@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qml.noise.snapshot import SCHEMA, VERSION, DeviceSnapshot, GateCalibration, QubitCalibration
+from qml.device.snapshot import SCHEMA, VERSION, DeviceSnapshot, GateCalibration, QubitCalibration
 
 
 class SchemaError(ValueError):

@@ -1,0 +1,128 @@
+"""``Device``: one device's snapshot resolved once, with what every room above needs from it — names, coupling
+map, native gates, layout checks, the qiskit ``Target``, the Aer noise model and transpiled circuits. The
+target and the Aer noise model are built on first use and kept (building the Aer model takes ~0.2 s)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from qml.device.layout import check_layout, distances
+from qml.device.snapshot import DeviceSnapshot
+
+ONE_QUBIT_PULSES = ("sx", "x")
+_CACHE: dict[tuple, Device] = {}
+
+
+class Device:
+    """A device as qml uses it. ``Device.load("ibm_quito")`` returns the same object for the same snapshot."""
+
+    def __init__(self, snapshot: DeviceSnapshot) -> None:
+        self.snapshot = snapshot
+        self._hops: dict[int, list[float]] = {}
+
+    @classmethod
+    def load(cls, name_or_path: str | Path | DeviceSnapshot | Device) -> Device:
+        """A shipped device by name (``ibm_quito``, ``quito``) or a snapshot file; cached per process (a file
+        is read again when it changes)."""
+        if isinstance(name_or_path, Device):
+            return name_or_path
+        if isinstance(name_or_path, DeviceSnapshot):
+            return cls(name_or_path)
+        from qml.device.library import load_snapshot, snapshot_source
+
+        source = snapshot_source(name_or_path)
+        key = (str(source), os.stat(source).st_mtime_ns) if isinstance(source, Path) else (source,)
+        if key not in _CACHE:
+            _CACHE[key] = cls(load_snapshot(name_or_path))
+        return _CACHE[key]
+
+    def __repr__(self) -> str:
+        return f"Device({self.name!r}, {self.num_qubits} qubits, {self.two_qubit_gate or 'no'} 2-qubit gate)"
+
+    # -- plain facts ------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.snapshot.device
+
+    @property
+    def num_qubits(self) -> int:
+        return self.snapshot.num_qubits
+
+    @property
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        return self.snapshot.edges
+
+    @property
+    def two_qubit_gate(self) -> str | None:
+        return self.snapshot.two_qubit_gate
+
+    def check_layout(self, layout: Sequence[int] | None, n_wires: int) -> tuple[int, ...]:
+        return check_layout(layout, n_wires, self.num_qubits, self.name)
+
+    def hops(self, a: int, b: int) -> float:
+        """Coupling-map distance between physical qubits ``a`` and ``b`` (``inf`` when not connected)."""
+        if a not in self._hops:
+            self._hops[a] = distances(self.num_qubits, self.edges, a)
+        return self._hops[a][b]
+
+    # -- qiskit views ------------------------------------------------------------------------------------
+    @cached_property
+    def target(self):
+        """The qiskit ``Target`` (basis gates, coupling map, errors, durations, T1/T2)."""
+        from qml.device.target import to_target
+
+        return to_target(self.snapshot)
+
+    @cached_property
+    def aer_noise_model(self):
+        """The qiskit-aer ``NoiseModel`` (gate errors, thermal relaxation, readout), built once."""
+        from qml.device.target import to_aer_noise_model
+
+        return to_aer_noise_model(self.snapshot)
+
+    def transpile(self, qc, layout: Sequence[int] | None = None, optimization_level: int = 1):
+        """``qc`` transpiled to the device with ``layout`` as the initial layout (seeded, reproducible)."""
+        return transpile_to(self.target, qc, list(self.check_layout(layout, qc.num_qubits)), optimization_level)
+
+    def transpile_measured(self, module, layout: Sequence[int] | None = None, optimization_level: int = 1):
+        """See ``transpile_measured``; on this device's target."""
+        return transpile_measured(module, self.target, layout, self.name, optimization_level)
+
+    def gate_counts(self, transpiled) -> dict:
+        """2-qubit gates, 1-qubit gates, 1-qubit pulses and depth of a circuit transpiled to this device."""
+        ops = transpiled.count_ops()
+        return {"two_qubit": sum(n for name, n in ops.items() if name == self.two_qubit_gate),
+                "one_qubit": sum(n for name, n in ops.items() if name in ONE_QUBIT_PULSES + ("rz",)),
+                "pulses_1q": sum(n for name, n in ops.items() if name in ONE_QUBIT_PULSES),
+                "depth": transpiled.depth()}
+
+    def transpiled_counts(self, circuit, theta, layout: Sequence[int] | None = None) -> dict:
+        """Gate counts and depth of a qml circuit with angles ``theta`` transpiled to this device."""
+        from qml.circuit.qiskit_io import to_qiskit
+
+        out = self.transpile(to_qiskit(circuit, theta=theta), layout)
+        return {"logical_gates": len(circuit), **self.gate_counts(out)}
+
+
+def transpile_to(target, qc, layout: list[int], optimization_level: int = 1):
+    from qiskit import transpile
+
+    return transpile(qc, target=target, initial_layout=layout, optimization_level=optimization_level,
+                     seed_transpiler=0)
+
+
+def transpile_measured(module, target, layout: Sequence[int] | None, device: str, optimization_level: int = 1):
+    """A circuit module with its trained angles bound, inputs left symbolic, ``measure_all`` (so clbit i is logical
+    wire i whatever routing does), transpiled with ``layout`` to ``target``; returns it and the layout. Its global
+    phase is set to 0: binding through an expression of every angle is slow and no measurement sees it."""
+    from qml.circuit.qiskit_io import to_qiskit
+
+    layout = list(check_layout(layout, module.n_wires, target.num_qubits, device))
+    qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
+    qc.measure_all()
+    out = transpile_to(target, qc, layout, optimization_level)
+    out.global_phase = 0.0
+    return out, layout
