@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qml.search.pipeline import SearchConfig, run_search
+from qml.runs import SearchConfig, search_run
 from qml.search.supercircuit import SuperTrainConfig
 
 
@@ -31,7 +31,7 @@ def main() -> None:
             config = SearchConfig(device=device, fitness=args.fitness, seed=args.seed,
                                   super_train=SuperTrainConfig(args.super_epochs, seed=args.seed))
             start = time.perf_counter()
-            results = run_search(Path(tmp) / device, config, quiet=True)
+            results = search_run(Path(tmp) / device, config, quiet=True)
             results["wall_s"] = round(time.perf_counter() - start, 1)
             rows.append(results)
             print(json.dumps({k: results[k] for k in ("device", "timings_s", "wall_s")}), flush=True)

@@ -76,7 +76,7 @@ def read_json(path: Path, expect: type = dict) -> Any:
     except ValueError as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(doc, expect):
-        kind = {dict: "an object", list: "a list"}.get(expect, expect.__name__)
+        kind = {dict: "object", list: "list"}.get(expect, expect.__name__)
         raise InputError(f"{path}: expected a JSON {kind}, found {type(doc).__name__}")
     return doc
 

@@ -103,3 +103,91 @@ def random_circuit(seed: int, n_wires: int | None = None, max_wires: int = 10, n
 
 def theta_of(module: qml.QuantumModule) -> np.ndarray:
     return module.theta.detach().cpu().double().numpy()
+
+
+# -- ⟨Z⟩ per wire, noise-free and noisy ------------------------------------------------------------------------------
+def z_label(wire: int, n_wires: int) -> str:
+    """The qiskit Pauli label of Z on ``wire`` (qubit 0 rightmost)."""
+    return "I" * (n_wires - 1 - wire) + "Z" + "I" * wire
+
+
+def reference_z(circuit: qml.Circuit, theta, x) -> np.ndarray:
+    """(B, n) noise-free ⟨Z⟩ of every wire from qiskit's ``Statevector``."""
+    return reference_expvals(circuit, theta, x, [z_label(w, circuit.n_wires) for w in range(circuit.n_wires)])
+
+
+def pauli_terms(table) -> list[tuple[str, float]]:
+    """A Pauli-channel table (index = sum P_j 4^j, P_j in I=0, X=1, Y=2, Z=3 on op-local qubit j) as qiskit-aer
+    ``pauli_error`` terms (qiskit labels: qubit 0 rightmost)."""
+    table = np.asarray(table, dtype=np.float64)
+    k = int(round(np.log(len(table)) / np.log(4)))
+    return [("".join("IXYZ"[(i // 4**j) % 4] for j in reversed(range(k))), float(p))
+            for i, p in enumerate(table) if p > 0]
+
+
+def read_out(p1: np.ndarray, confusion) -> np.ndarray:
+    """⟨Z⟩ per wire from each wire's P(1) (B, n), read out through its 2x2 confusion [prepared, measured] (None:
+    perfect): measured P(1) = P(0) m[0, 1] + P(1) m[1, 1]."""
+    p1 = np.array(p1, dtype=np.float64)
+    for w, m in enumerate(confusion):
+        if m is not None:
+            m = np.asarray(m, dtype=np.float64)
+            p1[:, w] = (1 - p1[:, w]) * m[0, 1] + p1[:, w] * m[1, 1]
+    return 1 - 2 * p1
+
+
+def _wire_p1(results, n_qubits: int, wires) -> np.ndarray:
+    """P(1) of each of ``wires`` from saved probabilities over ``n_qubits`` (index bit q = qubit q)."""
+    index = np.arange(2**n_qubits)
+    return np.array([[probs[(index >> q) & 1 == 1].sum() for q in wires] for probs in results])
+
+
+def noisy_reference_z(circuit: qml.Circuit, theta, x, tables, confusion) -> np.ndarray:
+    """(B, n) ⟨Z⟩ of every wire from qiskit-aer's density-matrix method: each op of ``circuit`` as its qiskit gate's
+    unitary followed by the Pauli channel ``tables[i]`` (or none for None) on the op's wires, then every wire read
+    out through ``confusion[w]``."""
+    from qiskit.quantum_info import Operator
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import pauli_error
+
+    theta = np.asarray(theta, dtype=np.float64)
+    rows = [None] if x is None else list(np.asarray(x, dtype=np.float64))
+    n = circuit.n_wires
+    errors = [None if table is None else pauli_error(pauli_terms(table)).to_instruction() for table in tables]
+    circuits = []
+    for row in rows:
+        qc = QuantumCircuit(n)
+        for op, error in zip(circuit.ops, errors, strict=True):
+            gate = getattr(qlib, GATES[op.gate].qiskit_class)(*(angle_value(p, theta, row) for p in op.params))
+            qc.unitary(Operator(gate), list(op.wires))
+            if error is not None:
+                qc.append(error, list(op.wires))
+        qc.save_probabilities()
+        circuits.append(qc)
+    result = AerSimulator(method="density_matrix").run(circuits).result()
+    probs = [np.asarray(result.data(i)["probabilities"]) for i in range(len(circuits))]
+    return read_out(_wire_p1(probs, n, range(n)), confusion)
+
+
+def aer_twin_reference_z(transpiled: QuantumCircuit, x, noise_model) -> np.ndarray:
+    """(B, n) exact ⟨Z⟩ of the logical wires of a circuit transpiled with ``measure_all`` (clbit i = logical wire
+    i; inputs as the parameters ``x[index]``) under a qiskit-aer ``noise_model``: the density-matrix method without
+    the measurements, then each measured qubit read out through the model's own readout error."""
+    from qiskit_aer import AerSimulator
+
+    measured = {transpiled.find_bit(inst.clbits[0]).index: transpiled.find_bit(inst.qubits[0]).index
+                for inst in transpiled.data if inst.operation.name == "measure"}
+    wires = [measured[i] for i in range(len(measured))]  # physical qubit of each logical wire
+    body = transpiled.copy_empty_like()
+    for inst in transpiled.data:
+        if inst.operation.name not in ("measure", "barrier"):
+            body.append(inst)
+    body.save_probabilities()
+    rows = [None] if x is None else list(np.asarray(x, dtype=np.float64))
+    circuits = [body if row is None else body.assign_parameters({p: row[p.index] for p in body.parameters})
+                for row in rows]
+    result = AerSimulator(method="density_matrix", noise_model=noise_model).run(circuits).result()
+    probs = [np.asarray(result.data(i)["probabilities"]) for i in range(len(circuits))]
+    readout = {tuple(e["gate_qubits"][0]): np.array(e["probabilities"]) for e in noise_model.to_dict()["errors"]
+               if e["type"] == "roerror"}
+    return read_out(_wire_p1(probs, transpiled.num_qubits, wires), [readout.get((q,)) for q in wires])

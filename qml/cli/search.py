@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from qml.cli.args import noise_factor_arg, positive_int
 from qml.errors import InputError
 
 
 def register(sub) -> None:
-    from qml.cli.train import _positive_float, _positive_int
-
     p = sub.add_parser("search", help="noise-adaptive search of circuit and qubit mapping (QuantumNAS)",
                        description="Train a SuperCircuit, co-search subcircuit x layout with evolution, retrain the "
                                    "winner with the device's noise, prune it (qml-quantum plugin) and evaluate it "
@@ -21,23 +19,26 @@ def register(sub) -> None:
     p.add_argument("--space", default="u3cu3", help="design space: a built-in name (u3cu3, zz_ry, rxyz, zx_xx, "
                                                     "ibm_basis) or a .py file defining space()")
     p.add_argument("--variant", default="front", choices=("front", "arbitrary"))
-    p.add_argument("--space-blocks", type=_positive_int, help="blocks of the SuperCircuit (default: the space's)")
+    p.add_argument("--space-blocks", type=positive_int, help="blocks of the SuperCircuit (default: the space's)")
     p.add_argument("--device", default="ibm_quito", help="device snapshot (qml noise list)")
     p.add_argument("--fitness", default="esr", choices=("esr", "esr_routed", "torch", "aer"))
-    p.add_argument("--valid-size", type=_positive_int, default=300)
-    p.add_argument("--super-epochs", type=_positive_int, default=40)
+    p.add_argument("--valid-size", type=positive_int, default=300)
+    p.add_argument("--super-epochs", type=positive_int, default=40)
     p.add_argument("--sampler", default="restricted", help="uniform, front, restricted or progressive")
-    p.add_argument("--population", type=_positive_int, default=40)
-    p.add_argument("--parents", type=_positive_int, default=10)
+    p.add_argument("--population", type=positive_int, default=40)
+    p.add_argument("--parents", type=positive_int, default=10)
     p.add_argument("--mutations", type=int, default=20)
     p.add_argument("--mutation-prob", type=float, default=0.4)
     p.add_argument("--crossovers", type=int, default=10)
-    p.add_argument("--generations", type=_positive_int, default=40)
+    p.add_argument("--generations", type=positive_int, default=40)
     p.add_argument("--no-random-baseline", action="store_true", help="skip random search at equal budget")
-    p.add_argument("--retrain-epochs", type=_positive_int, default=60)
-    p.add_argument("--noise-factor", type=_positive_float, default=0.5)
+    p.add_argument("--retrain-epochs", type=positive_int, default=60)
+    p.add_argument("--noise-factor", type=noise_factor_arg, default=0.5,
+                   help="noise factor T while retraining (default 0.5)")
+    p.add_argument("--fitness-noise-factor", type=noise_factor_arg, default=1.0,
+                   help="noise factor the fitness scores candidates under (default 1: the device as calibrated)")
     p.add_argument("--prune-ratio", type=float, default=0.5, help="gate pruning ratio; 0 to skip")
-    p.add_argument("--shots", type=_positive_int, default=1024)
+    p.add_argument("--shots", type=positive_int, default=1024)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="run folder (default runs/search-TASK-SPACE-DEVICE)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
@@ -46,47 +47,33 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qml.runs import SearchConfig, search_run
     from qml.search.evolution import EvolutionConfig
-    from qml.search.pipeline import SearchConfig, run_search
     from qml.search.supercircuit import SuperTrainConfig
 
     out: Path = args.out or _fresh_folder(Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}",
                                           args.resume)
-    if args.resume:
-        if not (out / "config.json").is_file():
-            raise InputError(f"nothing to resume: {out} has no config.json")
-        try:
-            config = SearchConfig.from_dict(json.loads((out / "config.json").read_text()))
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{out / 'config.json'} is not a search config: {exc}") from None
-    else:
-        if out.exists() and any(out.iterdir()):
-            raise InputError(f"{out} exists and is not empty; choose --out or add --resume")
+    config = None
+    if not args.resume:
         if not 0 <= args.prune_ratio < 1:
             raise InputError(f"--prune-ratio must be in [0, 1), got {args.prune_ratio}")
         options = {"variant": args.variant}
         if args.space_blocks:
             options["n_blocks"] = args.space_blocks
+        space = args.space
+        if space.endswith(".py") or Path(space).exists():
+            space = str(Path(space).resolve())  # the run must find its space file from any folder
         config = SearchConfig(
-            task=args.task, space=args.space, space_options=options, device=args.device, fitness=args.fitness,
+            task=args.task, space=space, space_options=options, device=args.device, fitness=args.fitness,
             valid_size=args.valid_size,
             super_train=SuperTrainConfig(args.super_epochs, sampler=args.sampler, seed=args.seed),
             evolution=EvolutionConfig(args.population, args.parents, args.mutations, args.mutation_prob,
                                       args.crossovers, args.generations, args.seed),
             random_baseline=not args.no_random_baseline, retrain_epochs=args.retrain_epochs,
-            noise_factor=args.noise_factor, prune_ratio=args.prune_ratio or None, shots=args.shots, seed=args.seed,
-            data_dir=None if args.data_dir is None else str(args.data_dir))
-        _validate(config)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    try:
-        run_search(out, config, resume=args.resume, quiet=args.quiet)
-    except BaseException:
-        if not args.resume and not (out / "super.pt").exists():
-            import shutil
-
-            shutil.rmtree(out, ignore_errors=True)  # failed before any work: leave nothing behind
-        raise
+            noise_factor=args.noise_factor, fitness_noise_factor=args.fitness_noise_factor,
+            prune_ratio=args.prune_ratio or None, shots=args.shots, seed=args.seed,
+            data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()))
+    search_run(out, config, resume=args.resume, quiet=args.quiet)
     return 0
 
 
@@ -97,19 +84,3 @@ def _fresh_folder(base: Path, resume: bool) -> Path:
         existing = [c for c in candidates if c.exists()]
         return existing[-1] if existing else base
     return next(c for c in candidates if not c.exists() or not any(c.iterdir()))
-
-
-def _validate(config) -> None:
-    """Check names before anything is written: device, space, task, sampler."""
-    from qml.data import task_names
-    from qml.noise import load_snapshot
-    from qml.search.loader import load_space
-    from qml.search.samplers import make_sampler
-
-    load_snapshot(config.device)
-    space = load_space(config.space, **config.space_options)
-    if config.task not in task_names():
-        raise InputError(f"unknown task {config.task!r}: expected one of {', '.join(task_names())}")
-    import random
-
-    make_sampler(config.super_train.sampler, space, random.Random(0))

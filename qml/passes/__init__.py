@@ -7,6 +7,10 @@ asked for::
     passes.available()                                  # names, from metadata only
     pruned, report = passes.apply(model, "magnitude_prune", context, sparsity=0.7)
     model, reports = passes.Pipeline("magnitude_prune sparsity=0.7 -> linear_quant bits=8").apply(model, context)
+
+A stateful pass (``gate_prune``) also runs in resumable steps, checkpointed after each::
+
+    model, report = passes.run_stateful(pass_, model, context, state=last_checkpoint_or_None, save=torch_save)
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ from typing import Any
 from torch import nn
 
 from qml.errors import PluginError
-from qml.passes.base import CIRCUIT, TORCH, Pass, PassContext, PassPlan, PassReport, PlanItem
+from qml.passes.base import (
+    CIRCUIT,
+    TORCH,
+    Pass,
+    PassContext,
+    PassPlan,
+    PassReport,
+    PlanItem,
+    StatefulPass,
+    run_stateful,
+)
 from qml.passes.config import PassConfig, option
 from qml.passes.context import classification_context
-from qml.passes.distill import DistillConfig, distill_epochs
-from qml.passes.parametrizations import Mask, parametrizations_of
 from qml.passes.pipeline import Pipeline
 from qml.passes.stats import ModelStats, model_stats
 from qml.plugins import Entry, Registry
@@ -58,6 +70,19 @@ def apply(model: nn.Module, name: str, context: PassContext | None = None, **opt
 
 
 __all__ = ["CIRCUIT", "TORCH", "DistillConfig", "Entry", "Mask", "ModelStats", "Pass", "PassConfig", "PassContext",
-           "PassPlan", "PassReport", "Pipeline", "PlanItem", "PluginError", "Registry", "apply", "available",
-           "classification_context", "distill_epochs", "get_pass", "make_pass", "model_stats", "option",
-           "parametrizations_of", "registry"]
+           "PassPlan", "PassReport", "Pipeline", "PlanItem", "PluginError", "Registry", "StatefulPass", "apply",
+           "available", "classification_context", "distill_epochs", "get_pass", "make_pass", "model_stats", "option",
+           "parametrizations_of", "registry", "run_stateful"]
+
+
+_LAZY = {"DistillConfig": "qml.passes.distill", "distill_epochs": "qml.passes.distill",
+         "Mask": "qml.passes.parametrizations", "parametrizations_of": "qml.passes.parametrizations"}
+
+
+def __getattr__(name: str):
+    """Helpers of pass modules, exported for plugins without importing a pass when the registry is listed."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'qml.passes' has no attribute {name!r}")

@@ -1,10 +1,14 @@
 """The pass protocol: a named, configured transformation of a model that first says what it will change (a plan,
-free to compute) and then applies it, returning the changed model and a report measured before and after."""
+free to compute) and then applies it, returning the changed model and a report measured before and after.
+
+A stateful pass (``StatefulPass``) runs as a schedule of steps that can be stopped and resumed between them, with
+the lifecycle of ``torch.ao.pruning``: ``prepare`` -> ``step`` ... -> ``squash``, its progress in ``state_dict``;
+``run_stateful`` drives it and hands a checkpoint to the caller after each step."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import torch
@@ -103,8 +107,8 @@ class Pass:
     Subclasses set ``name``, ``applies_to`` (``{TORCH}``, ``{CIRCUIT}`` or both), ``requires`` (the
     ``PassContext`` fields the pass needs), ``changes`` (what it changes: ``weights``, ``structure``,
     ``forward``), a ``Config`` dataclass, ``finetune_option`` (the config field of finetuning epochs, if any),
-    and implement ``plan`` and ``run``. Construct with a config object, a mapping, or keyword options:
-    ``MagnitudePrune(sparsity=0.7)``."""
+    and implement ``plan`` and ``run`` (a ``StatefulPass`` implements its steps instead of ``run``). Construct
+    with a config object, a mapping, or keyword options: ``MagnitudePrune(sparsity=0.7)``."""
 
     name: ClassVar[str] = ""
     applies_to: ClassVar[frozenset[str]] = frozenset({TORCH})
@@ -112,6 +116,7 @@ class Pass:
     changes: ClassVar[tuple[str, ...]] = ()
     Config: ClassVar[type[PassConfig]] = PassConfig
     finetune_option: ClassVar[str | None] = None  # a config field of epochs; > 0 means context.finetune is needed
+    stateful: ClassVar[bool] = False  # True: a StatefulPass, run in resumable steps by run_stateful
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -181,3 +186,102 @@ class Pass:
 
     def _stats(self, model: nn.Module, context: PassContext) -> ModelStats:
         return model_stats(model, context.evaluate, context.example_input, context.measure_latency)
+
+
+class StatefulPass(Pass):
+    """A pass run as a schedule of steps, resumable between them (the lifecycle of ``torch.ao.pruning``).
+
+    ``prepare`` attaches the pass's parametrizations (step 0); each ``step`` advances the schedule by one (and
+    finetunes through ``context.finetune``), returning True once it is complete; ``squash`` removes the
+    parametrizations, baking them into the weights, so a plain model of the same architecture loads the
+    ``state_dict``. ``state_dict`` holds the pass's progress as tensors, numbers, strings, lists and dicts of them
+    (loadable with ``torch.load(..., weights_only=True)``); ``load_state_dict`` restores it after ``prepare``.
+    ``details`` are the figures of the report. ``apply`` runs every step without checkpoints and does not squash,
+    so the parametrizations stay applied for further training."""
+
+    stateful: ClassVar[bool] = True
+
+    def prepare(self, model: nn.Module, context: PassContext) -> None:
+        raise NotImplementedError
+
+    def step(self, model: nn.Module, context: PassContext) -> bool:
+        raise NotImplementedError
+
+    def squash(self, model: nn.Module) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def details(self, model: nn.Module) -> dict[str, Any]:
+        return {}
+
+    def apply(self, model: nn.Module, context: PassContext | None = None) -> tuple[nn.Module, PassReport]:
+        return run_stateful(self, model, context, squash=False)
+
+
+Checkpoint = dict[str, Any]  # pass, config, state, model, before, done, rng: what run_stateful saves and resumes
+
+
+def run_stateful(pass_: Pass, model: nn.Module, context: PassContext | None = None, state: Checkpoint | None = None,
+                 save: Callable[[Checkpoint], None] | None = None, squash: bool = True
+                 ) -> tuple[nn.Module, PassReport]:
+    """Run a stateful pass to the end: prepare ``model`` (or restore it and the pass from the checkpoint
+    ``state``), step until the schedule is complete, handing ``save`` a checkpoint after each step, then squash
+    (unless ``squash=False``). Returns the model and the report of the whole run.
+
+    A checkpoint is a dict of tensors, numbers and strings (``torch.save`` it; load it with ``weights_only=True``):
+    the pass's name, config and state, the model's ``state_dict`` (parametrized), the stats measured before the
+    first step, whether the schedule is complete, and the CPU random state. Resume with a fresh model built as the
+    original was (before the pass) and a pass made with the same config."""
+    if not pass_.stateful:
+        raise PassError(f"{pass_.name} is not a stateful pass; use apply()")
+    context = context or PassContext()
+    pass_.check(model, context)
+    plan = pass_.plan(model)
+    if state is None:
+        before, done = pass_._stats(model, context), False
+        pass_.prepare(model, context)
+    else:
+        before, done = _restore(pass_, model, context, state)
+    while not done:
+        done = pass_.step(model, context)
+        if save is not None:
+            save(_checkpoint(pass_, model, before, done))
+    details = pass_.details(model)
+    if squash:
+        pass_.squash(model)
+    after = pass_._stats(model, context)
+    return model, PassReport(pass_.name, pass_.config.as_dict(), before, after, plan, details)
+
+
+def _checkpoint(pass_: Pass, model: nn.Module, before: ModelStats, done: bool) -> Checkpoint:
+    return {"pass": pass_.name, "config": pass_.config.as_dict(), "state": pass_.state_dict(),
+            "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "before": {f.name: getattr(before, f.name) for f in fields(before)}, "done": done,
+            "rng": torch.get_rng_state()}
+
+
+def _restore(pass_: Pass, model: nn.Module, context: PassContext, state: Checkpoint) -> tuple[ModelStats, bool]:
+    missing = {"pass", "config", "state", "model", "before", "done", "rng"} - set(state)
+    if missing:
+        raise PassError(f"{pass_.name}: not a checkpoint of run_stateful (missing {', '.join(sorted(missing))})")
+    if state["pass"] != pass_.name:
+        raise PassError(f"{pass_.name}: the checkpoint was written by {state['pass']}")
+    config = pass_.config.as_dict()
+    if dict(state["config"]) != config:
+        differ = ", ".join(f"{k}={state['config'].get(k)!r} (this pass: {v!r})" for k, v in config.items()
+                           if state["config"].get(k) != v)
+        raise PassError(f"{pass_.name}: the checkpoint was written with another config: {differ}")
+    pass_.prepare(model, context)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise PassError(f"{pass_.name}: the checkpoint's model does not fit this model "
+                        f"(build it as the pruned model was built): {exc}") from None
+    pass_.load_state_dict(state["state"])
+    torch.set_rng_state(state["rng"])
+    return ModelStats(**state["before"]), bool(state["done"])

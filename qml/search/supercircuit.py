@@ -72,6 +72,14 @@ class SuperTrainConfig:
     seed: int = 0
 
 
+SUPER_HISTORY = {"epoch", "loss", "valid_accuracy_largest", "seconds"}
+
+
+def load_super_checkpoint(path: Path) -> dict:
+    """A SuperCircuit checkpoint, checked field by field like a training checkpoint."""
+    return load_checkpoint(path, history_keys=SUPER_HISTORY)
+
+
 def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig, checkpoint: Path | None = None,
                        progress: bool | None = None, log=None) -> list[dict]:
     """Train the shared angles, one sampled subcircuit per step; checkpoints every epoch and resumes from it."""
@@ -90,7 +98,7 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
     history, first = [], 0
     if checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(checkpoint)
+        state = load_super_checkpoint(checkpoint)
         sc.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -123,15 +131,15 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
                    "seconds": time.perf_counter() - start}
             history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.3f}", valid=f"{valid:.3f}")
-            if log:
-                log(row)
-            if checkpoint is not None:
+            if checkpoint is not None:  # before the log line: a kill in between never logs an epoch twice
                 save_checkpoint(checkpoint, {"model": sc.state_dict(), "optimizer": opt.state_dict(),
                                              "scheduler": sched.state_dict(), "rng": gen.get_state(),
                                              "noise_rng": _py_state_tensor(rng.getstate()), "epoch": epoch + 1,
                                              "history": history,
                                              "sampler_previous": torch.tensor(
                                                  list(getattr(sampler, "previous", None) or ()), dtype=torch.int64)})
+            if log:
+                log(row)
     finally:
         bar.close()
     return history

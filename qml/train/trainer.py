@@ -5,10 +5,9 @@ quantization, a checkpoint every epoch that ``resume`` continues from, per-epoch
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -18,6 +17,11 @@ from qml.data import Dataset
 from qml.errors import InputError
 from qml.sim.module import QuantumModule
 from qml.train.postprocess import PostMeasurement
+
+
+@dataclass
+class _Injection:
+    injector: torch.nn.Module | None = None
 
 
 class QuantumClassifier(torch.nn.Module):
@@ -37,7 +41,7 @@ class QuantumClassifier(torch.nn.Module):
         self.n_classes = n_classes
         self.logit_scale = logit_scale
         self.post = PostMeasurement(qmodule.n_outputs, norm, quant_levels)
-        self.__dict__["injector"] = None  # not a submodule: it shares qmodule's parameters
+        self._noise = _Injection()  # a plain holder: the injector shares qmodule's parameters, not a submodule
         self.noisy_eval = False
 
     def set_noise(self, noise, generator: torch.Generator | None = None) -> None:
@@ -45,11 +49,16 @@ class QuantumClassifier(torch.nn.Module):
         from qml.noise.inject import NoiseInjector
 
         if noise is None:
-            self.__dict__["injector"] = None
+            self._noise.injector = None
         elif self.injector is not None and generator is None:
             self.injector.set_noise(noise)
         else:
-            self.__dict__["injector"] = NoiseInjector(self.qmodule, noise, generator).to(self.qmodule.theta.device)
+            self._noise.injector = NoiseInjector(self.qmodule, noise, generator).to(self.qmodule.theta.device)
+
+    @property
+    def injector(self):
+        """The ``NoiseInjector`` in use, or None."""
+        return self._noise.injector
 
     def measure(self, x: Tensor) -> Tensor:
         if self.injector is not None and (self.training or self.noisy_eval):
@@ -172,7 +181,7 @@ class Trainer:
         if resume:
             if checkpoint is None or not checkpoint.exists():
                 raise InputError(f"nothing to resume: no checkpoint at {checkpoint}")
-            state = load_checkpoint(checkpoint)
+            state = load_checkpoint(checkpoint, cfg.epochs)
             try:
                 self.model.load_state_dict(state["model"])
                 opt.load_state_dict(state["optimizer"])
@@ -243,13 +252,18 @@ def finetune_callback(data: Dataset, config: TrainConfig, noise=None) -> Callabl
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write atomically: a killed process leaves the previous checkpoint, never half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    from qml.files import write_atomic
+
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Load with ``weights_only=True`` (no arbitrary objects are unpickled); one clear error if it is corrupt."""
+_CHECKPOINT_FIELDS = {"model": dict, "optimizer": dict, "scheduler": dict, "rng": torch.Tensor,
+                      "noise_rng": torch.Tensor, "epoch": int, "history": list}
+
+
+def load_checkpoint(path: Path, epochs: int | None = None, history_keys: set[str] | None = None) -> dict:
+    """Load with ``weights_only=True`` (no arbitrary objects are unpickled) and check every field: one clear
+    error naming the file and the field if it is corrupt, of the wrong type or out of range."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -257,9 +271,26 @@ def load_checkpoint(path: Path) -> dict:
                          f"({type(exc).__name__}); delete it to start over") from None
     if not isinstance(state, dict):
         raise InputError(f"checkpoint {path} is not a qml training checkpoint (it holds a {type(state).__name__})")
-    missing = {"model", "optimizer", "scheduler", "rng", "noise_rng", "epoch", "history"} - set(state)
+    missing = set(_CHECKPOINT_FIELDS) - set(state)
     if missing:
         raise InputError(f"checkpoint {path} is not a qml training checkpoint (missing {', '.join(sorted(missing))})")
+    for name, kind in _CHECKPOINT_FIELDS.items():
+        if not isinstance(state[name], kind) or isinstance(state[name], bool):
+            raise InputError(f"checkpoint {path}: field {name!r} must be a {kind.__name__}, got "
+                             f"{type(state[name]).__name__}")
+    epoch = state["epoch"]
+    if epoch < 0 or (epochs is not None and epoch > epochs):
+        limit = "" if epochs is None else f" to {epochs}"
+        raise InputError(f"checkpoint {path}: field 'epoch' is {epoch}, expected 0{limit}")
+    keys = history_keys or {f.name for f in fields(EpochMetrics)}
+    history = state["history"]
+    if len(history) != epoch or not all(isinstance(m, dict) and set(m) == keys for m in history):
+        raise InputError(f"checkpoint {path}: field 'history' must hold one metrics row per epoch done ({epoch})")
+    for name, value in state["model"].items():
+        if not torch.is_tensor(value):
+            raise InputError(f"checkpoint {path}: model entry {name!r} is not a tensor")
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise InputError(f"checkpoint {path}: model entry {name!r} holds NaN or infinite values")
     return state
 
 

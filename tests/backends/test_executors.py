@@ -1,6 +1,8 @@
 """Executors behind one interface: ``torch`` (qml's engine, noise-free or with a device's noise) and ``aer`` (the
-device's Aer twin). Exact values come from qml's engine, itself compared with qiskit in tests/sim; here the
-executors must agree with it within shot noise and put each logical wire on the requested physical qubit."""
+device's Aer twin). The oracles are qiskit's: ``Statevector`` for noise-free ⟨Z⟩, and qiskit-aer's density-matrix
+method for noisy ⟨Z⟩ — with the noise model's Pauli channels for the torch executor, with the device's Aer noise
+model on the very circuit the aer executor transpiled for the aer executor. Sampled values must agree within shot
+noise and put each logical wire on the requested physical qubit."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import qml
 from qml.backends import make_executor
 from qml.backends.aer_executor import AerExecutor
 from qml.backends.torch_executor import TorchExecutor
+from qml.device import Device
 from qml.errors import InputError, PluginError
 from qml.noise import NoiseModel, load_snapshot
-from qml.sim.density import DensityMatrix, readout_probabilities
-from qml.sim.measure import z_expectations
+from tests.reference import aer_twin_reference_z, noisy_reference_z, reference_z, theta_of
+
+LAYOUT = [4, 3, 1, 0]
 
 
 def within_shot_noise(estimate: torch.Tensor, exact: torch.Tensor, shots: int, sigmas: float = 4.5) -> bool:
@@ -23,6 +27,23 @@ def within_shot_noise(estimate: torch.Tensor, exact: torch.Tensor, shots: int, s
     estimate, exact = estimate.double(), exact.double()
     sd = ((1 - exact**2).clamp_min(0) / shots).sqrt()
     return bool(((estimate - exact).abs() <= sigmas * sd + 1e-9).all())
+
+
+def scaled_by_hand(table: np.ndarray, factor: float) -> np.ndarray:
+    """A Pauli channel with its error mass (every non-identity probability) multiplied by ``factor``."""
+    assert factor * (1 - table[0]) <= 1
+    out = factor * np.asarray(table, dtype=np.float64)
+    out[0] = 1 - out[1:].sum()
+    return out
+
+
+def torch_oracle(module, x, snapshot, layout, factor: float = 1.0) -> torch.Tensor:
+    """Exact ⟨Z⟩ from qiskit-aer's density-matrix method with the factor-1 noise model's channels, scaled by hand,
+    and its readout."""
+    noise = NoiseModel(snapshot, layout, 1.0)
+    tables = [scaled_by_hand(ch.table, factor) for ch in noise.channels(module.circuit)]
+    return torch.tensor(noisy_reference_z(module.circuit, theta_of(module), x.numpy(), tables,
+                                          noise.confusion(module.circuit)))
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +67,8 @@ def x():
 
 @pytest.fixture(scope="module")
 def exact_z(module, x):
-    with torch.no_grad():
-        return module(x)
+    """Noise-free ⟨Z⟩ from qiskit's ``Statevector``."""
+    return torch.tensor(reference_z(module.circuit, theta_of(module), x.numpy()))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +78,7 @@ def flip_wire_2():
 
 
 # -- torch ---------------------------------------------------------------------------------------------------------
-def test_noise_free_torch_executor_equals_the_modules_own_z(module, x, exact_z):
+def test_noise_free_torch_executor_equals_the_qiskit_statevector(module, x, exact_z):
     z = make_executor("torch").expectations(module, x)
     assert z.shape == (16, 4)
     torch.testing.assert_close(z.double(), exact_z, rtol=0, atol=1e-6)
@@ -75,16 +96,18 @@ def test_torch_executor_with_shots_is_reproducible_from_its_seed(module, x):
     torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
-def test_torch_device_executor_is_the_exact_noisy_average(module, x, quito):
-    layout = [4, 3, 1, 0]
-    executor = make_executor("torch:ibm_quito", layout=layout, noise_factor=0.7)
-    assert executor.noise.layout == tuple(layout) and executor.noise.factor == 0.7
-    z = executor.expectations(module, x[:3])
-    noise = NoiseModel(quito, layout, 0.7)
-    rho = DensityMatrix(module.circuit).run(module.theta.detach(), x[:3],
-                                            [ch.table for ch in noise.channels(module.circuit)])
-    expected = z_expectations(readout_probabilities(rho, 4, noise.confusion(module.circuit)), 4, (0, 1, 2, 3))
-    torch.testing.assert_close(z.double(), expected, rtol=0, atol=1e-6)
+def test_torch_device_executor_equals_an_aer_density_matrix_with_the_noise_models_channels(module, x, quito):
+    executor = make_executor("torch:ibm_quito", layout=LAYOUT)
+    assert executor.noise.layout == tuple(LAYOUT) and executor.noise.factor == 1.0
+    z = executor.expectations(module, x[:4])
+    torch.testing.assert_close(z.double(), torch_oracle(module, x[:4], quito, LAYOUT), rtol=0, atol=1e-8)
+
+
+def test_torch_device_executor_scales_every_channel_error_by_its_noise_factor(module, x, quito):
+    half = make_executor("torch:ibm_quito", layout=LAYOUT, noise_factor=0.5).expectations(module, x[:4]).double()
+    full = make_executor("torch:ibm_quito", layout=LAYOUT).expectations(module, x[:4]).double()
+    assert (half - full).abs().max() > 0.01
+    torch.testing.assert_close(half, torch_oracle(module, x[:4], quito, LAYOUT, 0.5), rtol=0, atol=1e-8)
 
 
 def test_torch_device_executor_shrinks_the_expectations(module, x, exact_z):
@@ -102,10 +125,28 @@ def test_unknown_device_for_the_torch_backend_is_a_qml_error():
         make_executor("torch:ibm_nowhere")
 
 
+def test_torch_backend_without_a_device_refuses_a_noise_factor_and_names_one():
+    with pytest.raises(InputError, match=r"backend 'torch' cannot scale noise: noise factor 0.5 given, only 1 .*"
+                                         r"name a device, e.g. torch:ibm_quito"):
+        make_executor("torch", noise_factor=0.5)
+
+
+def test_torch_backend_without_a_device_refuses_a_layout():
+    with pytest.raises(InputError, match=r"backend 'torch' does not place circuits on physical qubits; drop the "
+                                         r"layout \[1, 0\] or name a device, e.g. torch:ibm_quito"):
+        make_executor("torch", layout=[1, 0])
+
+
 # -- aer -----------------------------------------------------------------------------------------------------------
 def test_aer_backend_needs_a_device():
     with pytest.raises(InputError, match="aer:DEVICE"):
         make_executor("aer")
+
+
+def test_aer_backend_refuses_a_noise_factor():
+    with pytest.raises(InputError, match=r"backend 'aer:ibm_quito' cannot scale noise: noise factor 0.5 given, "
+                                         r"only 1 \(the device as calibrated\) is possible$"):
+        make_executor("aer:ibm_quito", noise_factor=0.5)
 
 
 def test_aer_executor_needs_shots(module, x, quito):
@@ -113,10 +154,38 @@ def test_aer_executor_needs_shots(module, x, quito):
         AerExecutor(quito).expectations(module, x, shots=None)
 
 
-def test_aer_executor_without_noise_is_within_shot_noise_of_exact(module, x, exact_z, quito):
-    z = AerExecutor(quito, noise=False, seed=1).expectations(module, x, shots=2000)
+def test_aer_executor_without_noise_is_within_shot_noise_of_the_qiskit_statevector(module, x, exact_z, quito):
+    z = AerExecutor(quito, LAYOUT, noise=False, seed=1).expectations(module, x, shots=2000)
     assert z.shape == (16, 4)
-    assert within_shot_noise(z, exact_z, 2000)
+    assert within_shot_noise(z, exact_z, 2000, 5)
+
+
+def test_aer_executor_with_noise_is_within_shot_noise_of_an_aer_density_matrix_with_the_same_noise_model(
+        module, x, exact_z):
+    device = Device.load("ibm_quito")
+    executor = AerExecutor(device, LAYOUT, seed=3)
+    z = executor.expectations(module, x, shots=4000)
+    exact = torch.tensor(aer_twin_reference_z(executor.last_transpiled, x.numpy(), device.aer_noise_model))
+    assert float((exact - exact_z).abs().mean()) > 5 / 4000**0.5  # the noise is larger than the shot noise
+    assert within_shot_noise(z, exact, 4000, 5)
+
+
+def test_aer_noise_model_is_built_once_per_device(module, x, quito, monkeypatch):
+    import qml.device.target
+
+    builds, build = [], qml.device.target.to_aer_noise_model
+
+    def counting(snapshot, **options):
+        builds.append(snapshot.device)
+        return build(snapshot, **options)
+
+    monkeypatch.setattr(qml.device.target, "to_aer_noise_model", counting)
+    device = Device(quito)
+    executor = AerExecutor(device, seed=0)
+    for shots in (16, 32, 16):
+        executor.expectations(module, x[:2], shots=shots)
+    AerExecutor(device, LAYOUT, seed=0).expectations(module, x[:2], shots=16)
+    assert builds == ["ibm_quito"]
 
 
 def test_aer_executor_reads_logical_wire_i_from_its_own_clbit(flip_wire_2, quito):

@@ -21,7 +21,7 @@ import torch
 
 from qml.cli.main import main
 from qml.train import TrainConfig
-from qml.train.run import RunConfig
+from qml.runs import RunConfig
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}  # concurrent runs share 2 cores
 QML = ["qml"] if shutil.which("qml") else [sys.executable, "-m", "qml.cli.main"]

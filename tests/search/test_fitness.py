@@ -1,9 +1,11 @@
 """Fitness of a candidate with the SuperCircuit's inherited angles: the noise-free outputs attenuated by each wire's
-estimated success rate and read out through its confusion (esr), or the accuracy under the device's noise
-(torch)."""
+estimated success rate and read out through its confusion (esr), or the accuracy of the candidate run on an executor
+made for its layout (torch, aer). The oracles are qiskit's: ``Statevector`` for noise-free outputs and qiskit-aer's
+density-matrix method, with the noise model's Pauli channels and readout, for the torch executor's."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -12,10 +14,12 @@ import pytest
 import torch
 
 import qml
+from qml.backends import make_executor
 from qml.noise import NoiseModel, load_snapshot
 from qml.search.fitness import FitnessFunction
 from qml.search.loader import load_space
 from qml.search.supercircuit import SuperCircuit
+from tests.reference import noisy_reference_z, read_out, reference_z, theta_of
 
 GENE = (2, 3, 2, 4, 1)  # u3cu3 with 2 blocks
 
@@ -69,6 +73,44 @@ def _routed(quito, module, layout) -> tuple[list[int], dict[int, float]]:
         for q in qubits:
             survive[q] = survive.get(q, 1.0) * (1.0 - error)
     return final, survive
+
+
+def seeded(space, seed: int = 0) -> SuperCircuit:
+    torch.manual_seed(seed)
+    return SuperCircuit(space, 4)
+
+
+def accuracy(z: np.ndarray, y: torch.Tensor, n_classes: int = 4) -> float:
+    """The classifier's accuracy from ⟨Z⟩ by hand: the predicted class is the wire with the largest ⟨Z⟩."""
+    return float((np.argmax(z[:, :n_classes], 1) == y.numpy()).mean())
+
+
+def error_free(snapshot):
+    """``snapshot`` with every gate and readout error zero and no T1/T2 (no thermal relaxation)."""
+    return dataclasses.replace(
+        snapshot, gates=tuple(dataclasses.replace(g, error=0.0) for g in snapshot.gates),
+        qubits=tuple(dataclasses.replace(q, t1=None, t2=None, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0,
+                                         readout_error=0.0) for q in snapshot.qubits))
+
+
+def torch_on_quito(layout):
+    return make_executor("torch:ibm_quito", layout=layout)
+
+
+class Recorder:
+    """An executor factory that makes itself the executor: it returns fixed ⟨Z⟩ and records each call's layout
+    and shots."""
+
+    def __init__(self, z: torch.Tensor) -> None:
+        self.z, self.layout, self.calls = z, None, []
+
+    def __call__(self, layout) -> Recorder:
+        self.layout = tuple(layout)
+        return self
+
+    def expectations(self, module, x, shots=None) -> torch.Tensor:
+        self.calls.append((self.layout, shots))
+        return self.z
 
 
 def test_esr_fitness_reads_the_attenuated_outputs_through_each_wires_readout(space, quito, x):
@@ -126,13 +168,70 @@ def test_a_layout_on_noisier_qubits_lowers_the_esr_fitness(space, quito, x):
     assert worse.value < better.value
 
 
-def test_torch_fitness_is_the_accuracy_under_the_devices_noise(quito, x):
-    space = load_space("u3cu3", n_blocks=8)
-    sc, gene = SuperCircuit(space, 4), space.largest()  # deep: 64 gates
-    y = _predictions(sc, gene, x)
-    f = FitnessFunction("torch", quito, x, y)(sc, gene, (0, 1, 2, 3))
+def test_esr_fitness_on_an_error_free_device_is_the_noise_free_accuracy_from_qiskit_statevector(space, quito, x):
+    sc, layout = seeded(space, 4), (3, 1, 0, 2)
+    y = torch.randint(0, 4, (len(x),), generator=torch.Generator().manual_seed(5))
+    model = sc.subnet(GENE)
+    expected = accuracy(reference_z(model.qmodule.circuit, theta_of(model.qmodule), x.numpy()), y)
+    assert 0 < expected < 1  # random labels: a wrong output would show
+    f = FitnessFunction("esr", error_free(quito), x, y)(sc, GENE, layout)
+    assert f.value == pytest.approx(expected) and f.accuracy == pytest.approx(expected)
+    assert f.success_rate == 1.0
+
+
+def test_noise_factor_scales_every_channel_error_of_the_esr_fitness(quito, x):
+    space = load_space("u3cu3", n_blocks=4)
+    sc, layout = seeded(space, 6), (3, 1, 0, 2)
+    gene = space.largest()
+    model = sc.subnet(gene)
+    circuit = model.qmodule.circuit
+    z = reference_z(circuit, theta_of(model.qmodule), x.numpy())
+    y = torch.tensor(np.argmax(z[:, :4], 1))  # noise-free accuracy 1
+    errors = [(ch.wires, ch.error) for ch in NoiseModel(quito, layout, 1.0).channels(circuit)]  # at factor 1
+    confusion = [quito.readout_confusion(q) for q in layout]
+    values = []
+    for factor in (0.0, 0.5, 1.0, 4.0):
+        survive = [math.prod(1 - min(1.0, factor * e) for wires, e in errors if w in wires) for w in range(4)]
+        expected = accuracy(read_out((1 - z * np.array(survive)) / 2, confusion), y)
+        f = FitnessFunction("esr", quito, x, y, noise_factor=factor)(sc, gene, layout)
+        assert f.value == pytest.approx(expected), factor
+        assert f.success_rate == pytest.approx(math.prod(survive)), factor
+        values.append(f.value)
+    assert values == sorted(values, reverse=True) and values[0] > values[-1]  # the factor shows in the fitness
+
+
+def test_torch_fitness_is_the_accuracy_from_an_aer_density_matrix_with_the_devices_noise_channels(quito, x):
+    space = load_space("u3cu3", n_blocks=3)
+    sc, gene, layout = seeded(space, 7), space.largest(), (3, 1, 0, 2)  # 24 gates: noisy, yet far from chance
+    model = sc.subnet(gene)
+    circuit, theta = model.qmodule.circuit, theta_of(model.qmodule)
+    y = torch.tensor(np.argmax(reference_z(circuit, theta, x.numpy())[:, :4], 1))  # noise-free accuracy 1
+    noise = NoiseModel(quito, layout, 1.0)
+    z = noisy_reference_z(circuit, theta, x.numpy(), [ch.table for ch in noise.channels(circuit)],
+                          noise.confusion(circuit))
+    expected = accuracy(z, y)
+    assert 0.25 < expected < 1  # the noise changes predictions, not all of them
+    f = FitnessFunction("torch", quito, x, y, executor=torch_on_quito)(sc, gene, layout)
     assert f.accuracy == 1.0
-    assert 0 <= f.value < 1.0
+    assert f.value == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kind,shots", [("torch", None), ("aer", 500)])
+def test_fitness_runs_the_candidate_on_an_executor_made_for_its_layout_with_shots_only_for_aer(
+        space, quito, x, kind, shots):
+    sc, layout = seeded(space, 8), (3, 1, 0, 2)
+    z = torch.tensor(np.random.default_rng(9).uniform(-1, 1, (len(x), 4)), dtype=torch.float32)
+    y = torch.randint(0, 4, (len(x),), generator=torch.Generator().manual_seed(10))
+    factory = Recorder(z)
+    f = FitnessFunction(kind, quito, x, y, shots=500, executor=factory)(sc, GENE, layout)
+    assert factory.calls == [(layout, shots)]
+    assert f.value == pytest.approx(accuracy(z.numpy(), y))
+
+
+@pytest.mark.parametrize("kind", ["torch", "aer"])
+def test_torch_and_aer_fitness_without_an_executor_factory_is_an_input_error(quito, x, kind):
+    with pytest.raises(qml.InputError, match=f"fitness '{kind}' runs candidates on an executor: pass executor="):
+        FitnessFunction(kind, quito, x, torch.zeros(len(x), dtype=torch.long))
 
 
 def test_unknown_fitness_kind_is_an_input_error(quito, x):

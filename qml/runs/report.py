@@ -3,17 +3,14 @@ the chosen layout on the device's coupling map, and the accuracy table."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+from qml.files import read_lines
 
 
 def _fitness_plot(run: Path) -> str | None:
-    gens, rand = _rows(run / "generations.jsonl"), _rows(run / "random.jsonl")
+    gens, rand = read_lines(run / "generations.jsonl"), read_lines(run / "random.jsonl")
     if not gens:
         return None
     import matplotlib
@@ -68,10 +65,9 @@ def _pct(v) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
 
-def write_report(run: Path, config, results: dict) -> Path:
-    from qml.noise import load_snapshot
-
-    snapshot = load_snapshot(config.device)
+def write_report(folder, config, results: dict, device) -> Path:
+    """``report.md`` (and its plots) in the search's run folder; ``device`` is the search's ``qml.device.Device``."""
+    run, snapshot = folder.path, device.snapshot
     fitness_png = _fitness_plot(run)
     layout_png = _layout_plot(run, snapshot, results["winner"]["layout"])
     lines = [f"# QuantumNAS search: {config.task} on {config.device}", "",
@@ -79,7 +75,8 @@ def write_report(run: Path, config, results: dict) -> Path:
              f"noise factor {config.noise_factor} for retraining, Aer twin with {config.shots} shots.", "",
              "| circuit | gene | layout | noise-free | Aer twin | after pruning (Aer) |",
              "|---|---|---|---:|---:|---:|"]
-    for key, label in (("winner", "searched"), ("random", "random search"), ("baseline", "human U3+CU3 2 blocks")):
+    baseline = f"human design ({results['baseline']['circuit']})" if "baseline" in results else "human design"
+    for key, label in (("winner", "searched"), ("random", "random search"), ("baseline", baseline)):
         r = results.get(key)
         if r is None:
             continue
@@ -92,6 +89,5 @@ def write_report(run: Path, config, results: dict) -> Path:
     lines += ["", "## Fitness per generation", "", f"![fitness]({fitness_png})" if fitness_png else "(none)", "",
               "## Chosen layout", "", f"![layout]({layout_png})", "", "## Time per stage (s)", ""]
     lines += [f"- {k}: {v}" for k, v in results.get("timings_s", {}).items()]
-    path = run / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    folder.write_text("report.md", "\n".join(lines) + "\n")
+    return run / "report.md"

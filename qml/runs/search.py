@@ -1,0 +1,268 @@
+"""The search stage: the QuantumNAS pipeline in a run folder, every step resumable.
+
+1. SuperCircuit training (``super.pt`` every epoch, ``super_metrics.jsonl``);
+2. evolutionary co-search of gene x layout (``evaluations.jsonl``: every evaluated candidate with its fitness,
+   ``generations.jsonl``), optionally random search at the same budget;
+3. the winner retrained from scratch with the device's noise injected (``winner/``, a run folder);
+4. gate pruning through the ``gate_prune`` pass when the qml-quantum plugin is installed (``winner/pruned``);
+5. evaluation on the Aer twin, next to the human design of the same space (the space file's ``build()``, two
+   blocks, trivial layout) trained the same way (``baseline/``); ``results.json`` and ``report.md`` with plots.
+
+The device and the design space are resolved once and passed down."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from qml.errors import InputError, PluginError
+from qml.runs.config import RunConfig, SearchConfig
+from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
+from qml.runs.model import build_model
+from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
+from qml.search.fitness import FitnessFunction
+from qml.search.supercircuit import SuperCircuit, train_supercircuit
+
+HUMAN_BLOCKS = 2
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Draw fresh weights from ``seed`` without touching the caller's global torch generator."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+class Search:
+    """One search's shared objects: config, device, space, data; and its run folder."""
+
+    def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None]) -> None:
+        from qml.data import load_task
+        from qml.device import Device
+        from qml.search.loader import load_space
+
+        self.folder, self.config, self.say = folder, config, say
+        self.device = Device.load(config.device)
+        self.space = load_space(config.space, **config.space_options)
+        self.data = load_task(config.task, seed=config.seed, data_dir=config.data_dir)
+        if self.space.circuit(self.space.largest()).n_inputs != self.data.n_features:
+            raise InputError(f"design space {config.space!r} takes {self.space.circuit().n_inputs} features, task "
+                             f"{config.task!r} gives {self.data.n_features}")
+
+    def executor(self, layout):
+        from qml.backends import make_executor
+
+        kind = "aer" if self.config.fitness == "aer" else "torch"
+        return make_executor(f"{kind}:{self.config.device}", layout=list(layout), seed=self.config.seed,
+                             noise_factor=self.config.fitness_noise_factor)
+
+
+def check_search(config: SearchConfig) -> None:
+    """Names and the human design checked before anything is written: device, space, task, sampler."""
+    import random
+
+    from qml.circuit.library import load_circuit
+    from qml.data import task_names
+    from qml.device import Device
+    from qml.search.loader import load_space
+    from qml.search.samplers import make_sampler
+
+    Device.load(config.device)
+    space = load_space(config.space, **config.space_options)
+    if config.task not in task_names():
+        raise InputError(f"unknown task {config.task!r}: expected one of {', '.join(task_names())}")
+    make_sampler(config.super_train.sampler, space, random.Random(0))
+    try:
+        load_circuit(config.space, n_blocks=HUMAN_BLOCKS)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of the user's build() is reported as one line
+        raise InputError(f"design space {config.space!r}: its human design build(n_blocks={HUMAN_BLOCKS}) is the "
+                         f"search's baseline and failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+
+
+def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = False, quiet: bool = False) -> dict:
+    """Run (or with ``resume`` continue) the search in ``out``; returns ``results.json``'s content."""
+    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+    if resume:
+        folder = RunFolder.resume(out)
+        config = folder.read_config(SearchConfig)
+    else:
+        check_search(config)
+        folder = RunFolder.create(out)
+    with folder:
+        if not resume:
+            folder.write_config(config)
+        return _search(Search(folder, config, say), quiet)
+
+
+def _search(s: Search, quiet: bool) -> dict:
+    config, folder, space, data = s.config, s.folder, s.space, s.data
+    timings: dict[str, float] = {}
+
+    # 1. SuperCircuit
+    start = time.perf_counter()
+    with seeded(config.seed):
+        sc = SuperCircuit(space, data.n_classes)
+    s.say(f"[1/5] SuperCircuit {space!r}: {space.n_trainable} shared angles")
+    done = 0
+    if folder.has("super.pt"):
+        from qml.search.supercircuit import load_super_checkpoint
+
+        done = int(load_super_checkpoint(folder.file("super.pt"))["epoch"])
+    folder.keep_rows("super_metrics.jsonl", lambda row: row.get("epoch", 0) <= done)
+    train_supercircuit(sc, data, config.super_train, checkpoint=folder.file("super.pt"),
+                       progress=None if not quiet else False, log=lambda row: folder.append("super_metrics.jsonl", row))
+    timings["supercircuit"] = time.perf_counter() - start
+
+    # 2. co-search
+    start = time.perf_counter()
+    n = min(config.valid_size, len(data.x_valid))
+    fitness = FitnessFunction(config.fitness, s.device, data.x_valid[:n], data.y_valid[:n], shots=config.shots,
+                              executor=s.executor, noise_factor=config.fitness_noise_factor)
+
+    def evaluate(c: Candidate) -> dict:
+        f = fitness(sc, c.gene, c.layout)
+        return {"fitness": f.value, "valid_accuracy": f.accuracy, "success_rate": f.success_rate,
+                "gates": space.gates_used(c.gene)}
+
+    store = Evaluations(space, folder.file("evaluations.jsonl"))
+    known = len(store.records)
+    folder.file("generations.jsonl").unlink(missing_ok=True)  # rewritten from the (cached) replay
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.evolution.generations, desc="co-search", unit="gen", disable=True if quiet else None)
+
+    def on_generation(row: dict) -> None:
+        folder.append("generations.jsonl", row)
+        bar.update(1)
+        bar.set_postfix(best=f"{row['best_so_far']:.3f}", evaluated=row["evaluated"])
+
+    layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
+    best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation)
+    bar.close()
+    budget = len({k for k, r in store.records.items() if r["stage"] == "evolution"})
+    s.say(f"[2/5] co-search: {budget} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
+          f"qubits {list(best.layout)}, fitness {history[-1]['best_so_far']:.4f}")
+    random_best = None
+    if config.random_baseline:
+        random_best, random_history = random_search(space, layouts, evaluate, budget, store, config.seed)
+        import json
+
+        folder.write_text("random.jsonl", "".join(json.dumps(r) + "\n" for r in random_history))
+    timings["search"] = time.perf_counter() - start
+
+    # 3-5. retrain, prune, evaluate
+    results = {"device": config.device, "space": config.space}
+    for key, candidate, prune in (("winner", best, True), ("random", random_best, False)):
+        if candidate is None:
+            continue
+        start = time.perf_counter()
+        results[key] = {"gene": list(candidate.gene), "layout": list(candidate.layout)}
+        rc = _run_config(config, list(candidate.layout), gene=list(candidate.gene))
+        results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune))
+        timings[f"retrain_{key}"] = time.perf_counter() - start
+    start = time.perf_counter()
+    results["baseline"] = {"circuit": f"{Path(config.space).stem}, {HUMAN_BLOCKS} blocks",
+                           "layout": list(range(space.n_wires))}
+    results["baseline"].update(_train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False))
+    timings["baseline"] = time.perf_counter() - start
+    results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+    folder.write_json("results.json", results)
+    from qml.runs.report import write_report
+
+    write_report(folder, config, results, s.device)
+    s.say(f"[5/5] Aer twin of {config.device}: searched {results['winner']['aer']:.4f}"
+          + (f", pruned {results['winner']['pruned_aer']:.4f}" if "pruned_aer" in results["winner"] else "")
+          + f", baseline {results['baseline']['aer']:.4f}; report {folder.file('report.md')}")
+    return results
+
+
+def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
+    from qml.train import TrainConfig
+
+    train = TrainConfig(config.retrain_epochs, 32, config.retrain_lr, seed=config.seed,
+                        noise_factor=config.noise_factor)
+    rc = RunConfig(config.task, config.space, HUMAN_BLOCKS, train, config.device, layout, data_dir=config.data_dir)
+    if gene is not None:
+        rc = replace(rc, space=config.space, space_options=config.space_options, gene=gene)
+    return rc
+
+
+def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = True) -> dict:
+    """Train a candidate from scratch with noise injected (resumable), optionally prune it, evaluate on Aer;
+    ``folder`` becomes a complete run folder (config, weights, circuit.qasm, result.json)."""
+    from qml.noise import NoiseModel
+    from qml.runs.train import finish, fit
+    from qml.train import Trainer
+
+    config, data = s.config, s.data
+    folder.write_config(rc)
+    with seeded(config.seed):
+        model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
+    noise = NoiseModel(s.device.snapshot, rc.layout, config.noise_factor)
+    out = {}
+    if folder.has(MODEL) and folder.has(RESULT):
+        folder.load_weights(model)
+        out["noise_free"] = Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0]
+    else:
+        result = fit(model, rc, noise, data, folder, progress=False)
+        model.set_noise(None)
+        out["noise_free"] = result.test_accuracy  # the fit's final, noise-free test evaluation
+        finish(folder, model, result)
+    out["aer"] = _aer_accuracy(s, model, rc.layout)
+    out["gates"] = len(model.qmodule.circuit)
+    folder.write_result({**folder.read_json(RESULT), "aer_accuracy": out["aer"], "shots": config.shots})
+    s.say(f"      {folder.path.name}: noise-free {out['noise_free']:.4f}, Aer twin {out['aer']:.4f}")
+    if prune and config.prune_ratio:
+        out.update(_prune(s, folder, model, rc, noise))
+    return out
+
+
+def _aer_accuracy(s: Search, model, layout) -> float:
+    from qml.backends import make_executor
+
+    model.eval()
+    executor = make_executor(f"aer:{s.config.device}", layout=layout, seed=s.config.seed)
+    z = executor.expectations(model.qmodule, s.data.x_test, s.config.shots)
+    return model.accuracy_from(z, s.data.y_test)
+
+
+def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
+    from qml.circuit import to_qasm3
+    from qml.passes import PassContext
+    from qml.runs.prune import make_gate_prune, prune_model, pruned_export, transpiled_counts
+    from qml.train import Trainer, finetune_callback
+
+    config, data = s.config, s.data
+    try:
+        pruner = make_gate_prune(ratio=config.prune_ratio)
+    except PluginError as exc:
+        s.say(f"      pruning skipped: {exc}")
+        return {"pruned": "skipped: " + str(exc).split(";")[0]}
+    pruned = folder.sub("pruned")
+    if pruned.has(MODEL):
+        pruned.load_weights(model)
+    else:
+        pruned.write_config(rc)
+        model, _ = prune_model(pruner, model, pruned, PassContext(finetune=finetune_callback(data, rc.train, noise)))
+        pruned.save_weights(model)
+        circuit, theta = pruned_export(model)
+        pruned.write_text(QASM, to_qasm3(circuit, theta=theta))
+    out = {"pruned_noise_free": Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0],
+           "pruned_aer": _aer_accuracy(s, model, rc.layout),
+           "pruned_transpiled": transpiled_counts(model, config.device, rc.layout)}
+    pruned.write_result({"test_accuracy": out["pruned_noise_free"], "aer_accuracy": out["pruned_aer"],
+                         "transpiled": out["pruned_transpiled"]})
+    s.say(f"      pruned {config.prune_ratio:.0%}: noise-free {out['pruned_noise_free']:.4f}, "
+          f"Aer twin {out['pruned_aer']:.4f}")
+    return out
+
+
+__all__ = ["CHECKPOINT", "Search", "check_search", "search_run", "seeded"]

@@ -1,0 +1,166 @@
+"""The search stage (QuantumNAS pipeline) in a run folder, with tiny budgets: what a finished run holds, and
+that a search killed in the middle of the co-search resumes without evaluating a candidate twice and picks the
+same winner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import qml
+from qml.cli.main import main
+from qml.runs import SearchConfig, search_run
+from qml.search.evolution import EvolutionConfig
+from qml.search.fitness import FitnessFunction
+from qml.search.supercircuit import SuperTrainConfig
+
+CONFIG = SearchConfig(space_options={"n_blocks": 2}, valid_size=60, super_train=SuperTrainConfig(epochs=1),
+                      evolution=EvolutionConfig(population=6, parents=2, mutations=2, crossovers=1, generations=3),
+                      retrain_epochs=1, shots=2048)
+KILL_AFTER = 8  # evaluations: the kill lands in the second generation
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    run = tmp_path_factory.mktemp("search") / "run"
+    return run, search_run(run, CONFIG, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """A search killed after ``KILL_AFTER`` evaluations, then resumed; counts the evaluations of each attempt."""
+    run = tmp_path_factory.mktemp("search") / "killed"
+    calls = []
+    call = FitnessFunction.__call__
+
+    def counted(kill: bool):
+        def evaluate(self, *args, **kwargs):
+            if kill and len(calls) == KILL_AFTER:
+                raise KeyboardInterrupt
+            calls.append(kill)
+            return call(self, *args, **kwargs)
+        return evaluate
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FitnessFunction, "__call__", counted(kill=True))
+        with pytest.raises(KeyboardInterrupt):
+            search_run(run, CONFIG, quiet=True)
+        assert len(_lines(run / "evaluations.jsonl")) == KILL_AFTER
+        mp.setattr(FitnessFunction, "__call__", counted(kill=False))
+        results = search_run(run, None, resume=True, quiet=True)
+    return run, results, calls
+
+
+def _oracle_accuracies(folder, with_noise: bool) -> float:
+    """Accuracy of a finished run folder computed without qml's engine or executors: the trained angles bound into
+    qiskit, ⟨Z⟩ from qiskit's ``Statevector`` (noise-free) or from qiskit-aer's density matrix with the device's
+    Aer noise model (exact, no shots), the class read as the argmax of the first n_classes ⟨Z⟩ times the logit
+    scale (qml's head: no classical weights)."""
+    import numpy as np
+    from qiskit import transpile
+    from qiskit.quantum_info import Statevector
+    from qiskit_aer import AerSimulator
+
+    from qml.device import Device
+    from qml.runs import load_run
+
+    config, data, model = load_run(folder)
+    qc = qml.to_qiskit(model.qmodule.circuit, theta=model.qmodule.theta.detach().double().numpy())
+    params = sorted(qc.parameters, key=lambda p: p.index)
+    x = data.x_test.double().numpy()
+    n = model.qmodule.n_wires
+    if with_noise:
+        device = Device.load(config.device_name)
+        sim = AerSimulator(method="density_matrix", noise_model=device.aer_noise_model)
+        compiled = transpile(qc, target=device.target, initial_layout=config.layout or list(range(n)),
+                             optimization_level=1, seed_transpiler=0)
+        layout = compiled.layout.final_index_layout()
+        compiled.save_density_matrix()
+    rows = [dict(zip(params, row[[p.index for p in params]], strict=True)) for row in x]
+    if with_noise:
+        bound = [compiled.assign_parameters({p: v[p] for p in compiled.parameters}) for v in rows]
+        result = sim.run(bound).result()
+        diags = [np.real(np.diag(np.asarray(result.data(i)["density_matrix"]))) for i in range(len(bound))]
+        physical = [layout[w] for w in range(n)]
+    else:
+        diags = [Statevector(qc.assign_parameters(v)).probabilities() for v in rows]
+        physical = list(range(n))
+    z = np.array([[float(np.sum(d * (1 - 2 * ((np.arange(len(d)) >> q) & 1)))) for q in physical] for d in diags])
+    predicted = np.argmax(z[:, : model.n_classes], axis=1)
+    return float(np.mean(predicted == data.y_test.numpy())), torch.tensor(z)
+
+
+def test_reported_noise_free_accuracy_matches_qiskit_statevector(finished):
+    run, results = finished
+    for key in ("winner", "baseline"):
+        accuracy, _ = _oracle_accuracies(run / key, with_noise=False)
+        assert results[key]["noise_free"] == pytest.approx(accuracy, abs=1e-9), key
+
+
+def test_reported_aer_accuracy_matches_the_exact_noisy_density_matrix_within_shot_noise(finished):
+    run, results = finished
+    accuracy, z = _oracle_accuracies(run / "winner", with_noise=True)
+    # sampled <Z> lies within 4 sigma <= 4/sqrt(shots) of the exact value: only inputs whose two largest exact <Z>
+    # are closer than twice that can change class; the reported accuracy may differ by at most their share
+    top = torch.topk(z[:, :4], 2, dim=1).values
+    could_flip = float(((top[:, 0] - top[:, 1]) < 8 / CONFIG.shots ** 0.5).double().mean())
+    assert abs(results["winner"]["aer"] - accuracy) <= could_flip + 1e-9
+    assert could_flip < 0.5  # the bound says something
+
+
+def test_results_json_is_what_the_search_returned(finished):
+    assert json.loads((finished[0] / "results.json").read_text()) == finished[1]
+
+
+def test_report_holds_the_table_and_both_plots(finished):
+    run, _ = finished
+    report = (run / "report.md").read_text()
+    assert "| circuit | gene | layout | noise-free | Aer twin | after pruning (Aer) |" in report
+    assert "| searched |" in report and "| random search |" in report
+    assert "| human design (u3cu3, 2 blocks) |" in report
+    assert "![fitness](fitness.png)" in report and "![layout](layout.png)" in report
+    assert (run / "fitness.png").stat().st_size > 0 and (run / "layout.png").stat().st_size > 0
+
+
+def test_evaluations_hold_one_line_per_distinct_candidate(finished):
+    rows = _lines(finished[0] / "evaluations.jsonl")
+    assert len(rows) == len({row["fingerprint"] for row in rows})
+    assert {row["stage"] for row in rows} == {"evolution", "random"}
+
+
+def test_generations_are_logged_one_line_each(finished):
+    rows = _lines(finished[0] / "generations.jsonl")
+    assert [row["generation"] for row in rows] == [1, 2, 3]
+    assert rows[-1]["best_gene"] == finished[1]["winner"]["gene"]
+
+
+def test_winner_folder_is_a_run_that_qml_eval_reads(finished, capsys):
+    run, results = finished
+    config = json.loads((run / "winner" / "config.json").read_text())
+    assert (config["space"], config["gene"], config["layout"]) == ("u3cu3", results["winner"]["gene"],
+                                                                    results["winner"]["layout"])
+    assert main(["eval", str(run / "winner"), "--limit", "10"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_resumed_search_evaluates_no_candidate_twice(resumed):
+    run, _, calls = resumed
+    rows = _lines(run / "evaluations.jsonl")
+    assert len(rows) == len({row["fingerprint"] for row in rows}) == len(calls)
+    assert calls.count(True) == KILL_AFTER
+
+
+def test_resumed_search_picks_the_winner_of_an_uninterrupted_one(resumed, finished):
+    for key in ("winner", "random"):
+        assert (resumed[1][key]["gene"], resumed[1][key]["layout"]) == (finished[1][key]["gene"],
+                                                                        finished[1][key]["layout"])
+
+
+def test_resumed_search_logs_each_generation_once(resumed):
+    assert [row["generation"] for row in _lines(resumed[0] / "generations.jsonl")] == [1, 2, 3]
