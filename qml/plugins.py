@@ -1,7 +1,12 @@
 """Entry-point registries, shared by the rooms that plugins extend (``qml.passes``, ``qml.backends``). Names
 are read from distribution metadata only; an entry is imported the first time it is asked for. A plugin that
-fails to import is recorded (distribution, version, exception) and the failure is raised again, with its
-cause, whenever that name is asked for; nothing else is affected.
+fails to import (any exception, ``SystemExit`` included; only ``KeyboardInterrupt`` goes through) is recorded
+(distribution, version, exception) and the failure is raised again, with its cause, whenever that name is asked
+for; nothing else is affected.
+
+A plugin says which qml it works with in its own metadata, as a ``Requires-Dist`` on ``qml-robust`` with a version
+specifier (``dependencies = ["qml-robust>=0.1"]``); the running qml-robust is checked against it before the entry
+is first imported, and a mismatch is recorded as that entry's failure.
 
 Rules: one name claimed by two different targets is a conflict, reported with both distributions when the name is
 asked for; the same target registered twice (an editable install next to a regular one) is not. A second copy of
@@ -24,6 +29,11 @@ DISABLE_ENV = "QML_DISABLE_PLUGINS"
 NOT_LOADED, LOADED, FAILED, DISABLED, CONFLICT = "not loaded", "loaded", "failed", "disabled", "conflict"
 
 
+class _Refused(PluginError):
+    """qml's own refusal to import a plugin (its requirement on qml-robust is not met), told apart from a
+    ``PluginError`` the plugin itself raised while importing."""
+
+
 def _normalise(dist_name: str) -> str:
     return dist_name.lower().replace("_", "-").replace(".", "-")
 
@@ -41,6 +51,7 @@ class Entry:
     error: BaseException | None = None
     rivals: list[Entry] = field(default_factory=list)
     value: Any = None
+    requires: str = ""  # the qml-robust its distribution declares, e.g. "qml-robust>=0.1"; "" when none
 
     @property
     def builtin(self) -> bool:
@@ -48,8 +59,11 @@ class Entry:
 
     @property
     def reason(self) -> str:
+        if self.state == FAILED and isinstance(self.error, _Refused):  # the message says why
+            return str(self.error)
         if self.state == FAILED and self.error is not None:
-            return f"{type(self.error).__name__}: {self.error}"
+            text = str(self.error)
+            return f"{type(self.error).__name__}: {text}" if text else type(self.error).__name__
         if self.state == CONFLICT:
             return "also claimed by " + ", ".join(f"{r.distribution} {r.version} ({r.target})" for r in self.rivals)
         if self.state == DISABLED:
@@ -75,6 +89,47 @@ def _disabled(dist: str) -> bool:
     if setting.lower() in ("1", "true", "yes", "all"):
         return True
     return _normalise(dist) in {_normalise(s) for s in setting.split(",")}
+
+
+def core_version() -> str | None:
+    """The version of the qml-robust distribution first on ``sys.path``; ``None`` when qml runs uninstalled."""
+    try:
+        return metadata.version(CORE_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _core_requirement(dist: metadata.Distribution) -> str:
+    """What ``dist`` requires of qml-robust (``"qml-robust>=0.1"``), from its ``Requires-Dist`` lines that apply
+    without extras; ``""`` when it declares nothing."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import SpecifierSet
+
+    found, specifier = False, SpecifierSet()
+    for line in dist.requires or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:  # pip refuses to install such metadata; nothing to check against
+            continue
+        if _normalise(req.name) == CORE_DISTRIBUTION and (req.marker is None or req.marker.evaluate({"extra": ""})):
+            found, specifier = True, specifier & req.specifier
+    return f"{CORE_DISTRIBUTION}{specifier}" if found else ""
+
+
+def _unmet(requires: str) -> str:
+    """Why the running qml-robust does not satisfy ``requires``; ``""`` when it does or cannot be told."""
+    from packaging.requirements import Requirement
+    from packaging.version import InvalidVersion, Version
+
+    have = core_version()
+    if not requires or have is None:
+        return ""
+    try:  # a development build of qml satisfies ">=0.1" as its release would
+        if Requirement(requires).specifier.contains(Version(have), prereleases=True):
+            return ""
+    except InvalidVersion:
+        return ""
+    return f"needs {requires}, this is {CORE_DISTRIBUTION} {have}"
 
 
 def _location(dist: metadata.Distribution) -> str:
@@ -111,10 +166,13 @@ class Registry:
                     self.shadowed.append(Shadowed(dist_name, dist.version, _location(dist)))
                 continue
             seen.add(key)
+            requires = None
             for ep in dist.entry_points:
                 if ep.group != self.group:
                     continue
-                new = Entry(self.group, ep.name, ep.value, dist_name, dist.version)
+                if requires is None:
+                    requires = _core_requirement(dist) if key != CORE_DISTRIBUTION else ""
+                new = Entry(self.group, ep.name, ep.value, dist_name, dist.version, requires=requires)
                 new.state = DISABLED if _disabled(dist_name) else NOT_LOADED
                 old = entries.get(ep.name)
                 if old is None:
@@ -154,17 +212,31 @@ class Registry:
             raise PluginError(f"{self.kind} {name!r} comes from {entry.distribution} {entry.version}, and third-party "
                               f"plugins are disabled by {DISABLE_ENV}")
         if entry.state == NOT_LOADED:
-            try:
-                value = metadata.EntryPoint(entry.name, entry.target, entry.group).load()
-                if self._check is not None:
-                    self._check(name, value)
-            except Exception as exc:  # a broken plugin must not break anything else
-                entry.state, entry.error = FAILED, exc
-            else:
-                entry.state, entry.value = LOADED, value
-                return value
+            self._load(entry)
+            if entry.state == LOADED:
+                return entry.value
+        if isinstance(entry.error, _Refused):
+            raise PluginError(f"{self.kind} {name!r} (distribution {entry.distribution} {entry.version}) "
+                              f"{entry.reason}") from None
         raise PluginError(f"{self.kind} {name!r} from {entry.distribution} {entry.version} failed to load: "
                           f"{entry.reason}") from entry.error
+
+    def _load(self, entry: Entry) -> None:
+        """Check the plugin's qml-robust requirement, import the entry and check it; record what happened."""
+        unmet = _unmet(entry.requires)
+        if unmet:
+            entry.state, entry.error = FAILED, _Refused(unmet)
+            return
+        try:
+            value = metadata.EntryPoint(entry.name, entry.target, entry.group).load()
+            if self._check is not None:
+                self._check(entry.name, value)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken plugin, even one calling sys.exit, must not break anything else
+            entry.state, entry.error = FAILED, exc
+        else:
+            entry.state, entry.value = LOADED, value
 
     def load_all(self) -> list[Entry]:
         """Import every entry that can be imported (for ``qml plugins``); failures are recorded, not raised."""

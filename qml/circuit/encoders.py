@@ -48,7 +48,3 @@ def cycled(n_wires: int, n_features: int, gates: tuple[str, ...]) -> list[tuple[
     ``gates[(j // n_wires) % len(gates)]``."""
     n = max(n_features, n_wires)
     return [(gates[(j // n_wires) % len(gates)], j % n_wires, j % n_features) for j in range(n)]
-
-
-def encoder_names() -> list[str]:
-    return ["4x4_ryzxy", "<letters>, e.g. ryzxy, ry", "<features>_<letters>, e.g. 10_ryzxy"]

@@ -22,7 +22,6 @@ _Z = np.diag([1, -1]).astype(complex)
 _H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
 _P0 = np.diag([1, 0]).astype(complex)
 _P1 = np.diag([0, 1]).astype(complex)
-_ZERO2 = np.zeros((2, 2), dtype=complex)
 
 
 def _on(high: np.ndarray, low: np.ndarray) -> np.ndarray:

@@ -129,17 +129,19 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def run_plugins(args: argparse.Namespace) -> int:
-    from qml import passes
+    from qml import backends, passes
     from qml.plugins import DISABLE_ENV
 
-    entries = passes.registry.load_all()
-    rows = [[passes.registry.group, e.name, e.distribution, e.version, e.state, e.reason] for e in entries]
-    print(_table(rows, ["GROUP", "NAME", "DISTRIBUTION", "VERSION", "STATE", "REASON"]))
-    for s in passes.registry.shadowed:
-        print(f"shadowed: {s.distribution} {s.version} at {s.location} (an earlier copy on sys.path is used)")
-    plugins = {e.distribution for e in entries if not e.builtin}
-    print(f"{len(entries)} entries, {len(plugins)} third-party distribution(s); "
+    registries = (passes.registry, backends.registry)
+    listed = [(r, e) for r in registries for e in r.load_all()]
+    rows = [[r.group, e.name, e.distribution, e.version, e.requires or "-", e.state, e.reason] for r, e in listed]
+    print(_table(rows, ["GROUP", "NAME", "DISTRIBUTION", "VERSION", "REQUIRES", "STATE", "REASON"]))
+    for r in registries:
+        for s in r.shadowed:
+            print(f"shadowed: {s.distribution} {s.version} at {s.location} (an earlier copy on sys.path is used)")
+    plugins = {e.distribution for _, e in listed if not e.builtin}
+    print(f"{len(listed)} entries, {len(plugins)} third-party distribution(s); "
           f"set {DISABLE_ENV}=1 to load only qml's own")
-    if any(e.state == "failed" for e in entries):
+    if any(e.state == "failed" for _, e in listed):
         raise PluginError("some plugins failed to load (see REASON above)")
     return 0

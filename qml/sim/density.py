@@ -19,8 +19,6 @@ from qml.sim.kernels import u3_matrices
 
 MAX_WIRES = 10
 
-PAULIS = np.stack([np.eye(2), [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]]).astype(complex)
-
 
 def _angles(op: Op, theta: Tensor, x: Tensor | None, batch: int) -> list[Tensor]:
     out = []

@@ -64,10 +64,6 @@ class Plan:
     blocks: list[Block]
     final_perm: tuple[int, ...] | None
 
-    @property
-    def any_batched(self) -> bool:
-        return self.pool_size[True] > 2
-
 
 def _lower(op: Op) -> tuple[str, tuple[ParamRef, ...]]:
     g = GATES[op.gate]

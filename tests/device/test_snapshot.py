@@ -222,7 +222,7 @@ def test_wrong_version_is_one_line_naming_the_file(tmp_path, shipped_quito_path)
     (lambda d: d.pop("qubits"), "missing field 'qubits'"),
     (lambda d: d["qubits"].pop(), "field 'qubits' has 4 rows for 5 qubits"),
     (lambda d: d["qubits"][1].update(prob_meas1_prep0=1.5), "'qubits[1].prob_meas1_prep0' must be a probability"),
-    (lambda d: d["gates"]["cx"][0].update(qubits=[0, 9]), "field 'gates.cx' must hold lists of qubit indices"),
+    (lambda d: d["gates"]["cx"][0].update(qubits=[0, 9]), "field 'gates.cx[0].qubits' must be a list of distinct"),
     (lambda d: d.update(num_qubits="5"), "field 'num_qubits' must be int"),
     (lambda d: d["source"].pop("kind"), "missing field 'source.kind'"),
 ])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qml.noise import load_snapshot
 from qml.device.target import to_aer_noise_model, to_target
+from qml.noise import load_snapshot
 
 
 @pytest.fixture(scope="module")

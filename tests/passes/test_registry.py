@@ -21,7 +21,7 @@ import torch
 from qml import passes
 from qml.errors import PluginError
 from qml.passes.reference import reference_model
-from qml.plugins import DISABLE_ENV
+from qml.plugins import DISABLE_ENV, core_version
 from tests.cli.test_cli import Done
 
 BUILTINS = ["channel_prune", "distill", "kmeans_quant", "linear_quant", "magnitude_prune", "qat"]
@@ -64,16 +64,18 @@ THROWAWAY_SOURCE = textwrap.dedent('''
     NOT_A_PASS = 42
 ''')
 BROKEN_SOURCE = 'raise RuntimeError("broken plugin exploded on import")\n'
-PLUGIN_MODULES = ["throwaway_pass", "broken_pass"]
+EXITING_SOURCE = 'import sys\n\nsys.exit("exiting plugin gave up on import")\n'
+PLUGIN_MODULES = ["throwaway_pass", "broken_pass", "exiting_pass", "interrupting_pass", "raising_pass"]
 
 
 def write_distribution(root: Path, name: str, version: str, entries: dict[str, str],
-                       modules: dict[str, str] | None = None) -> Path:
-    """An installed distribution as ``importlib.metadata`` finds it: ``NAME-VERSION.dist-info`` with METADATA and
-    entry_points.txt (group ``qml.passes``), next to its modules."""
+                       modules: dict[str, str] | None = None, requires: tuple[str, ...] = ()) -> Path:
+    """An installed distribution as ``importlib.metadata`` finds it: ``NAME-VERSION.dist-info`` with METADATA (and
+    a ``Requires-Dist`` line per ``requires``) and entry_points.txt (group ``qml.passes``), next to its modules."""
     info = root / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{lines}")
     lines = "".join(f"{key} = {target}\n" for key, target in entries.items())
     (info / "entry_points.txt").write_text(f"[qml.passes]\n{lines}")
     for module, source in (modules or {}).items():
@@ -81,14 +83,21 @@ def write_distribution(root: Path, name: str, version: str, entries: dict[str, s
     return root
 
 
-def throwaway(root: Path, **extra_entries: str) -> Path:
+def throwaway(root: Path, requires: tuple[str, ...] = (), **extra_entries: str) -> Path:
     entries = {"throwaway_scale": "throwaway_pass:ThrowawayScale", **extra_entries}
-    return write_distribution(root, "throwaway-pass", "0.1", entries, {"throwaway_pass": THROWAWAY_SOURCE})
+    return write_distribution(root, "throwaway-pass", "0.1", entries, {"throwaway_pass": THROWAWAY_SOURCE},
+                              requires)
 
 
 def broken(root: Path) -> Path:
     return write_distribution(root, "broken-pass", "1.2", {"broken": "broken_pass:Broken"},
                               {"broken_pass": BROKEN_SOURCE})
+
+
+def exiting(root: Path) -> Path:
+    """A plugin whose module calls ``sys.exit`` when imported."""
+    return write_distribution(root, "exiting-pass", "0.3", {"exiting": "exiting_pass:Exiting"},
+                              {"exiting_pass": EXITING_SOURCE})
 
 
 @pytest.fixture
@@ -206,6 +215,49 @@ def test_load_all_records_the_broken_plugin_without_raising(tmp_path, install):
     assert all(states[name] == "loaded" for name in BUILTINS)
 
 
+def test_a_plugin_raising_plugin_error_on_import_failed_to_load_like_any_other(tmp_path, install):
+    source = 'from qml.errors import PluginError\n\nraise PluginError("needs a newer torch")\n'
+    install(write_distribution(tmp_path, "raising-pass", "0.2", {"raising": "raising_pass:R"},
+                               {"raising_pass": source}))
+    with pytest.raises(PluginError) as caught:
+        passes.get_pass("raising")
+    assert str(caught.value) == "pass 'raising' from raising-pass 0.2 failed to load: PluginError: needs a newer torch"
+    assert isinstance(caught.value.__cause__, PluginError)
+
+
+# -- a plugin that calls sys.exit or is interrupted while importing ----------------------------------------------
+def test_a_plugin_calling_sys_exit_on_import_raises_plugin_error_caused_by_system_exit(tmp_path, install):
+    install(exiting(tmp_path))
+    with pytest.raises(PluginError) as caught:
+        passes.get_pass("exiting")
+    assert str(caught.value) == ("pass 'exiting' from exiting-pass 0.3 failed to load: "
+                                 "SystemExit: exiting plugin gave up on import")
+    assert isinstance(caught.value.__cause__, SystemExit)
+    assert entry("exiting").state == "failed"
+
+
+def test_sys_exit_without_a_message_is_reported_by_its_type(tmp_path, install):
+    install(write_distribution(tmp_path, "exiting-pass", "0.3", {"exiting": "exiting_pass:Exiting"},
+                               {"exiting_pass": "import sys\n\nsys.exit()\n"}))
+    with pytest.raises(PluginError, match="failed to load: SystemExit$"):
+        passes.get_pass("exiting")
+
+
+def test_load_all_records_a_plugin_calling_sys_exit_and_loads_the_rest(tmp_path, install):
+    install(exiting(tmp_path / "a"), throwaway(tmp_path / "b"))
+    states = {e.name: e.state for e in passes.registry.load_all()}
+    assert states["exiting"] == "failed"
+    assert all(states[name] == "loaded" for name in [*BUILTINS, "throwaway_scale"])
+
+
+def test_keyboard_interrupt_while_importing_a_plugin_is_not_swallowed(tmp_path, install):
+    install(write_distribution(tmp_path, "interrupting-pass", "0.1", {"interrupting": "interrupting_pass:P"},
+                               {"interrupting_pass": "raise KeyboardInterrupt\n"}))
+    with pytest.raises(KeyboardInterrupt):
+        passes.get_pass("interrupting")
+    assert entry("interrupting").state == "not loaded"
+
+
 # -- two distributions, one name ------------------------------------------------------------------------------
 def test_one_name_claimed_by_two_targets_names_both_distributions(tmp_path, install):
     install(write_distribution(tmp_path / "a", "clash-a", "1.0", {"clash": "clash_a:Clash"}),
@@ -284,6 +336,11 @@ def runs(tmp_path_factory) -> dict[str, Done]:
     """Fresh interpreters with plugins on PYTHONPATH, started concurrently."""
     base = tmp_path_factory.mktemp("plugins")
     good, copy, bad = throwaway(base / "throwaway"), throwaway(base / "throwaway_copy"), broken(base / "broken")
+    exits = exiting(base / "exiting")
+    needy = write_distribution(base / "needy", "needy-pass", "2.0", {"needy_scale": "needy_pass:NeedyScale"},
+                               {"needy_pass": THROWAWAY_SOURCE.replace("throwaway_scale", "needy_scale")
+                                                              .replace("ThrowawayScale", "NeedyScale")},
+                               requires=("torch>=2", "qml-robust>=9"))
     env = {k: v for k, v in os.environ.items() if k != DISABLE_ENV}
     env.update(PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")  # four processes share the cores
 
@@ -296,6 +353,7 @@ def runs(tmp_path_factory) -> dict[str, Done]:
         "apply": (QML + ["passes", "apply", "throwaway_scale factor=2", "--model", "mlp", "--epochs", "1"],
                   path(good)),
         "plugins": (QML + ["plugins"], path(good, copy, bad)),
+        "plugins_exit_needs": (QML + ["plugins"], path(good, exits, needy)),
     }
     procs = {name: subprocess.Popen(cmd, cwd=base, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for name, (cmd, e) in commands.items()}
@@ -365,3 +423,17 @@ def test_qml_plugins_shows_the_shadowed_copy(runs):
     assert len(lines) == 1 and lines[0].startswith("shadowed: throwaway-pass 0.1 at ")
     assert "throwaway_copy" in lines[0]
     assert row(runs["plugins"].stdout, "throwaway_scale")[4] == "loaded"
+
+
+def test_qml_plugins_lists_a_plugin_calling_sys_exit_as_failed_and_goes_on(runs):
+    done = runs["plugins_exit_needs"]
+    assert row(done.stdout, "exiting")[2:] == ["exiting-pass", "0.3", "failed",
+                                               "SystemExit: exiting plugin gave up on import"]
+    assert row(done.stdout, "throwaway_scale")[4] == "loaded"
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["qml: error: some plugins failed to load (see REASON above)"]
+
+
+def test_qml_plugins_shows_an_unmet_qml_requirement_as_failed(runs):
+    assert row(runs["plugins_exit_needs"].stdout, "needy_scale")[2:] == [
+        "needy-pass", "2.0", "failed", f"needs qml-robust>=9, this is qml-robust {core_version()}"]

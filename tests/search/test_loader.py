@@ -36,7 +36,7 @@ def test_user_file_defining_space_is_loaded_with_options(tmp_path):
 
 
 def test_unknown_name_suggests_the_closest_builtin():
-    with pytest.raises(qml.CircuitError, match=r"unknown design space 'u3cu4'; did you mean 'u3cu3'\? "
+    with pytest.raises(qml.CircuitError, match=r"unknown design space 'u3cu4' \(did you mean 'u3cu3'\?\) "
                                                r"\(built-in spaces: .*u3cu3.*\)"):
         load_space("u3cu4")
 

@@ -94,7 +94,7 @@ def test_progressive_minimum_falls_linearly_to_one(spaces):
 
 
 def test_unknown_sampler_name_suggests_the_closest(spaces):
-    with pytest.raises(qml.InputError, match=r"unknown sampler 'restrict'; did you mean 'restricted'\? "
+    with pytest.raises(qml.InputError, match=r"unknown sampler 'restrict' \(did you mean 'restricted'\?\) "
                                              r"\(known: uniform, front, restricted, progressive\)"):
         make_sampler("restrict", spaces["front"], random.Random(0))
 

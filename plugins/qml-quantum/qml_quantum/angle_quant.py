@@ -24,11 +24,6 @@ class AngleQuantConfig(PassConfig):
                          low=0)
 
 
-def angle_levels(bits: int) -> Tensor:
-    k = 2**bits
-    return -math.pi + 2 * math.pi * torch.arange(k, dtype=torch.float64) / k
-
-
 def quantize_angles(theta: Tensor, bits: int, periods: Tensor | float = 2 * math.pi) -> Tensor:
     """Nearest multiple of 2 pi / 2^bits on each angle's circle: in [-pi, pi) for an angle of period 2 pi; an
     angle of period 4 pi (a controlled rotation, whose 2 pi turn is a Z on the control) keeps its own turn and
