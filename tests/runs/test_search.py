@@ -164,3 +164,28 @@ def test_resumed_search_picks_the_winner_of_an_uninterrupted_one(resumed, finish
 
 def test_resumed_search_logs_each_generation_once(resumed):
     assert [row["generation"] for row in _lines(resumed[0] / "generations.jsonl")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("space", ["zz_ry", "rxyz"])
+def test_the_baseline_is_the_human_design_of_the_searched_space(space):
+    from qml.circuit.library import load_circuit
+    from qml.data import load_task
+    from qml.runs import build_model
+    from qml.runs.search import HUMAN_BLOCKS, _run_config
+
+    config = SearchConfig(space=space)
+    baseline = _run_config(config, None)
+    data = load_task("digits4")
+    model = build_model(baseline, data.n_features, data.n_classes)
+    human = load_circuit(space, n_blocks=HUMAN_BLOCKS)  # the space file's own build()
+    assert [(op.gate, op.wires) for op in model.qmodule.circuit.ops] == [(op.gate, op.wires) for op in human.ops]
+    assert any(op.gate != "cu3" for op in human.ops) and all(op.gate != "cu3" for op in human.ops)
+
+
+def test_a_space_file_without_a_human_design_is_refused_before_anything_is_written(tmp_path):
+    space = tmp_path / "mine.py"
+    space.write_text("import qml.search\n\n\ndef space(n_wires=4, n_blocks=2, variant='front'):\n"
+                     "    return qml.search.DesignSpace('mine', n_wires, n_blocks, variant=variant).layer('ry')\n")
+    with pytest.raises(qml.InputError, match="build"):
+        search_run(tmp_path / "run", SearchConfig(space=str(space)), quiet=True)
+    assert not (tmp_path / "run").exists()
