@@ -9,9 +9,10 @@ X, SX and the two-qubit gate are fixed. TorchQuantum uses CNOT; ``two_qubit_gate
 """
 
 import qml
+import qml.device
 import qml.search
 
-NATIVE_TWO_QUBIT_GATES = ("cx", "ecr", "cz")
+NATIVE_TWO_QUBIT_GATES = sorted(qml.device.TWO_QUBIT_GATES)  # cx, cz, ecr
 
 
 def space(n_wires: int = 4, n_blocks: int = 20, variant: str = "front", encoder: str = "4x4_ryzxy",

@@ -4,6 +4,8 @@ The token comes from ``--token-file PATH``, else ``$QISKIT_IBM_TOKEN``, else qis
 (``qml ibm login``; the file is ``$QML_IBM_ACCOUNT_FILE`` or ``~/.qiskit/qiskit-ibm.json``, resolved at call time).
 The token is never printed, logged or written anywhere by qml, and never appears in an error message: every
 exception from the service is replaced by an ``IBMError`` whose text is scrubbed of it, raised ``from None``.
+The account file ``qml ibm login`` saves is readable by its owner only (0600); a ``--token-file`` that others can
+read is used, with a warning.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import contextlib
 import logging
 import os
 import socket
+import stat
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qml.errors import IBMError
+from qml.errors import FileError, IBMError, InputError
+from qml.files import describe_os_error, read_json
 
 CHANNEL = "ibm_quantum_platform"
 TOKEN_ENV, INSTANCE_ENV, ACCOUNT_FILE_ENV = "QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE", "QML_IBM_ACCOUNT_FILE"
@@ -45,17 +50,31 @@ def find_credentials(token_file: Path | None = None) -> Credentials | None:
     """The first token found (``token_file``, environment, saved account); ``None`` when there is none."""
     instance = os.environ.get(INSTANCE_ENV) or None
     if token_file is not None:
-        try:
-            token = Path(token_file).read_text().strip()
-        except OSError as exc:
-            raise IBMError(f"cannot read --token-file {token_file}: {exc.strerror or type(exc).__name__}") from None
-        if not token:
-            raise IBMError(f"--token-file {token_file} is empty")
-        return Credentials(token, f"--token-file {token_file}", instance)
+        return Credentials(read_token_file(Path(token_file)), f"--token-file {token_file}", instance)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         return Credentials(token, f"${TOKEN_ENV}", instance)
     return _saved_credentials()
+
+
+def read_token_file(path: Path) -> str:
+    """The token in ``path`` (one line of UTF-8 text); a file others can read gets a warning on stderr."""
+    try:
+        data = path.read_bytes()
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise IBMError(f"cannot read --token-file {path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        token = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise IBMError(f"--token-file {path} is not a UTF-8 text file (expected the API token on one line)") \
+            from None
+    if not token:
+        raise IBMError(f"--token-file {path} is empty")
+    if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(f"qml: warning: --token-file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
+              f"restrict it with: chmod 600 {path}", file=sys.stderr)
+    return token
 
 
 def require_credentials(token_file: Path | None = None) -> Credentials:
@@ -82,14 +101,31 @@ def _saved_credentials() -> Credentials | None:
 
 
 def save_login(token: str, instance: str | None = None) -> Path:
-    """Save the account with qiskit-ibm-runtime's own ``save_account`` (the default for its channel)."""
+    """Save the account with qiskit-ibm-runtime's own ``save_account`` (the default for its channel) into a file
+    only its owner can read: made 0600 before the token is written into it, and again after."""
     from qiskit_ibm_runtime import QiskitRuntimeService
 
     path = account_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with service_errors(token, "saving the IBM Quantum account"), _quiet_runtime():
-        QiskitRuntimeService.save_account(channel=CHANNEL, token=token, instance=instance, filename=str(path),
-                                          overwrite=True, set_as_default=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            read_json(path)  # qiskit-ibm-runtime fails on a damaged file with a message that names no file
+            os.chmod(path, 0o600)
+        else:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
+                f.write("{}")
+        with _quiet_runtime():
+            QiskitRuntimeService.save_account(channel=CHANNEL, token=token, instance=instance, filename=str(path),
+                                              overwrite=True, set_as_default=True)
+    except OSError as exc:
+        raise FileError(f"cannot write the IBM Quantum account file {describe_os_error(exc, path)}") from None
+    except InputError as exc:
+        raise IBMError(f"{exc}; fix or remove it, then run `qml ibm login` again") from None
+    except Exception as exc:  # qiskit-ibm-runtime checks the token and instance before it saves them
+        raise IBMError(describe_failure(exc, token, "saving the IBM Quantum account")) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)  # in case save_account replaced the file
     return path
 
 

@@ -4,7 +4,8 @@ The circuit is bound to its trained angles, measured (``measure_all``: ⟨Z⟩ o
 transpiled once for the device's target with the chosen layout; the inputs go as parameter rows, one PUB per job
 of at most ``max_rows_per_job`` rows, all jobs in one ``Batch``. ``fake:ibm_NAME`` runs the same path in local
 testing mode. With a ``HardwareFolder`` job ids reach disk before the first wait and a second call resumes (see
-``qml.backends.jobs``): live jobs are fetched by id, local ones without a stored result are run again.
+``qml.backends.jobs``): live jobs are fetched by id, local ones without a stored result are run again (a stored
+result that cannot be read back counts as missing).
 """
 
 from __future__ import annotations
@@ -145,13 +146,15 @@ class IBMExecutor(Executor):
             raise InputError(f"{self.folder.path} holds jobs for other inputs or settings ({ledger.n_inputs} inputs "
                              f"of split {ledger.split!r}, {ledger.shots} shots); run with the same settings, or "
                              f"remove that folder to start over")
-        if ledger is None:
+        resumed = ledger is not None
+        if not resumed:
             ledger = self._plan(len(rows), shots, digest)
-        elif self.folder is not None:
-            circuit = self.folder.load_circuit() or circuit  # submit what the earlier jobs ran
         self.ledger = ledger
+        self._read_stored(ledger)
         todo = self._todo(ledger)
         if todo:
+            if resumed:
+                circuit = self.folder.load_circuit() or circuit  # submit what the earlier jobs ran
             self._approve(circuit, ledger, todo)
             if self.folder is not None:
                 self.folder.save(ledger)
@@ -182,11 +185,24 @@ class IBMExecutor(Executor):
                       self.context.get("split", "test"), n_rows, self.context.get("limit"), list(self.layout or []),
                       per_job, digest, jobs=jobs)
 
+    def _read_stored(self, ledger: Ledger) -> None:
+        """Read the stored results; a damaged one counts as missing, saying so (fetched again by id, or re-run)."""
+        if self.folder is None:
+            return
+        for r in ledger.jobs:
+            if r.index in self._bits or not self.folder.has_bits(r.index):
+                continue
+            try:
+                self._bits[r.index] = self.folder.load_bits(r.index, (r.rows, ledger.shots))
+            except InputError as exc:
+                again = "fetched again by id" if r.job_id and not self.device.local else "run again"
+                self.log(f"job {r.index}: {exc}; treated as missing: the job is {again}")
+
     def _todo(self, ledger: Ledger) -> list[JobRecord]:
         """Jobs to submit now: never submitted; local ones without a stored result; failed ones when asked."""
         todo = []
         for r in ledger.jobs:
-            if self._has_bits(r.index):
+            if r.index in self._bits:
                 continue
             if r.job_id is not None and (self.device.local or (self.resubmit_failed and r.status in FINAL_FAILED)):
                 r.previous_ids.append(r.job_id)
@@ -239,8 +255,8 @@ class IBMExecutor(Executor):
                     self.log(f"job {record.index}: submitted {record.job_id} (rows {record.start}-{record.stop - 1})")
 
     def _collect(self, record: JobRecord) -> tuple[np.ndarray, int]:
-        if self._has_bits(record.index):
-            return self._load_bits(record.index)
+        if record.index in self._bits:
+            return self._bits[record.index]
         with self.device.errors(f"fetching job {record.index} ({record.job_id})"):
             job = self._jobs.get(record.index) or self.device.service.job(record.job_id)
         self.log(f"job {record.index}: waiting for {record.job_id}")
@@ -266,12 +282,6 @@ class IBMExecutor(Executor):
         self._save(self.ledger)
         self.log(f"job {record.index}: done")
         return packed, num_bits
-
-    def _has_bits(self, index: int) -> bool:
-        return index in self._bits or (self.folder is not None and self.folder.has_bits(index))
-
-    def _load_bits(self, index: int) -> tuple[np.ndarray, int]:
-        return self._bits[index] if index in self._bits else self.folder.load_bits(index)
 
     def _save(self, ledger: Ledger | None) -> None:
         if self.folder is not None and ledger is not None:

@@ -5,24 +5,27 @@
 - ``results/job-<k>.npz``: the sampled bits of each finished job, stored as soon as it finishes;
 - ``circuit.qpy``: the transpiled circuit the jobs run (a resumed run submits the same one);
 - ``attempts.log``: one line per attempt (time, outcome; never a token);
-- ``result.json`` and ``report.md``: accuracy on the device next to the simulated figures.
+- ``result.json`` and ``report.md``: accuracy on the device next to the simulated figures;
+- ``.lock``: held by the one ``qml run`` at work in the folder (``qml.files.FolderLock``).
 
 Live jobs are fetched again by id (``service.job``) and never submitted twice. Local-mode jobs (``fake:``
 backends) live only in the process that ran them: on resume a local job without a stored result is run again.
+Every file is written atomically; one that cannot be read back is an ``InputError`` naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from qml.errors import InputError
-from qml.train.run import write_atomic
+from qml.errors import FileError, InputError, QmlError
+from qml.files import FolderLock, describe_os_error, read_json, write_atomic
 
 HARDWARE, JOBS, RESULTS, CIRCUIT, ATTEMPTS, RESULT, REPORT = ("hardware", "jobs.json", "results", "circuit.qpy",
                                                               "attempts.log", "result.json", "report.md")
@@ -77,11 +80,10 @@ class Ledger:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str, where: str) -> Ledger:
+    def from_dict(cls, doc: dict, where: str) -> Ledger:
         try:
-            doc = json.loads(text)
-            jobs = [JobRecord(**j) for j in doc.pop("jobs")]
-            known = {f.name for f in fields(cls)}
+            jobs = [JobRecord(**j) for j in doc["jobs"]]
+            known = {f.name for f in fields(cls)} - {"jobs"}
             return cls(**{k: v for k, v in doc.items() if k in known}, jobs=jobs)
         except (ValueError, TypeError, KeyError) as exc:
             raise InputError(f"{where} is not a qml job ledger ({type(exc).__name__}); remove it to start over") \
@@ -96,14 +98,22 @@ class HardwareFolder:
         self.backend = backend
         self.path = run / HARDWARE / folder_name(backend)
 
-    def _ensure(self) -> Path:
-        self.path.mkdir(parents=True, exist_ok=True)
-        return self.path
+    def _ensure(self, path: Path | None = None) -> Path:
+        path = path or self.path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileError(f"cannot create {describe_os_error(exc, path)}") from None
+        return path
+
+    def lock(self) -> FolderLock:
+        """The folder's lock: one ``qml run`` at a time submits into it (readers such as ``qml jobs`` need none)."""
+        return FolderLock(self.path)
 
     # -- ledger ----------------------------------------------------------------------------------------------------
     def load(self) -> Ledger | None:
         path = self.path / JOBS
-        return Ledger.from_json(path.read_text(), str(path)) if path.is_file() else None
+        return Ledger.from_dict(read_json(path), str(path)) if path.is_file() else None
 
     def save(self, ledger: Ledger) -> None:
         write_atomic(self._ensure() / JOBS, ledger.to_json())
@@ -112,19 +122,27 @@ class HardwareFolder:
     def save_circuit(self, circuit) -> None:
         from qiskit import qpy
 
-        tmp = self._ensure() / (CIRCUIT + ".tmp")
-        with tmp.open("wb") as f:
-            qpy.dump(circuit, f)
-        os.replace(tmp, self.path / CIRCUIT)
+        def dump(tmp: Path) -> None:
+            with tmp.open("wb") as f:
+                qpy.dump(circuit, f)
+
+        write_atomic(self._ensure() / CIRCUIT, dump)
 
     def load_circuit(self):
+        """The circuit the earlier jobs ran, ``None`` when none was stored; a damaged file is an ``InputError``."""
         from qiskit import qpy
 
         path = self.path / CIRCUIT
         if not path.is_file():
             return None
-        with path.open("rb") as f:
-            return qpy.load(f)[0]
+        try:
+            with path.open("rb") as f:
+                return qpy.load(f)[0]
+        except OSError as exc:
+            raise FileError(f"cannot read {describe_os_error(exc, path)}") from None
+        except Exception as exc:  # qpy's reader fails in many ways on a damaged file (struct, index, Qiskit errors)
+            raise InputError(f"{path} is not a readable QPY circuit ({type(exc).__name__}); remove it to submit the "
+                             f"circuit transpiled now, or remove {self.path} to start over") from None
 
     # -- results ---------------------------------------------------------------------------------------------------
     def result_path(self, index: int) -> Path:
@@ -136,21 +154,44 @@ class HardwareFolder:
     def save_bits(self, index: int, packed: np.ndarray, num_bits: int, job_id: str | None) -> None:
         """Store a finished job's ``BitArray`` (packed bytes, (rows, shots, bytes)) as it came back."""
         path = self.result_path(index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            np.savez_compressed(f, bits=np.asarray(packed, dtype=np.uint8), num_bits=num_bits,
-                                job_id=np.array(job_id or ""))
-        os.replace(tmp, path)
+        self._ensure(path.parent)
 
-    def load_bits(self, index: int) -> tuple[np.ndarray, int]:
-        with np.load(self.result_path(index)) as data:
-            return data["bits"], int(data["num_bits"])
+        def dump(tmp: Path) -> None:
+            with tmp.open("wb") as f:  # a file object: given a path, numpy would append .npz to the temporary name
+                np.savez_compressed(f, bits=np.asarray(packed, dtype=np.uint8), num_bits=num_bits,
+                                    job_id=np.array(job_id or ""))
+
+        write_atomic(path, dump)
+
+    def load_bits(self, index: int, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, int]:
+        """A stored job's packed bits, (rows, shots, bytes), and bit count; a file that cannot be read back, or
+        that holds other ``(rows, shots)`` than ``shape``, is an ``InputError`` naming it."""
+        path = self.result_path(index)
+        try:
+            with np.load(path) as data:
+                bits, num_bits = np.asarray(data["bits"], dtype=np.uint8), int(data["num_bits"])
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            raise InputError(f"{path} is not a readable results file ({type(exc).__name__}; expected the npz of "
+                             f"bits a finished job returned)") from None
+        if shape is not None and (bits.ndim != 3 or bits.shape[:2] != tuple(shape)):
+            raise InputError(f"{path} holds bits of shape {bits.shape}, expected ({shape[0]}, {shape[1]}, bytes)")
+        return bits, num_bits
+
+    def readable_bits(self, index: int, shape: tuple[int, int] | None = None) -> bool:
+        try:
+            self.load_bits(index, shape)
+        except InputError:
+            return False
+        return True
 
     # -- attempts, result, report ----------------------------------------------------------------------------------
     def log_attempt(self, outcome: str) -> None:
-        with (self._ensure() / ATTEMPTS).open("a") as f:
-            f.write(f"{now()} {self.backend}: {' '.join(outcome.split())}\n")
+        path = self._ensure() / ATTEMPTS
+        try:
+            with path.open("a", encoding="utf-8") as f:
+                f.write(f"{now()} {self.backend}: {' '.join(outcome.split())}\n")
+        except OSError as exc:
+            raise FileError(f"cannot write {describe_os_error(exc, path)}") from None
 
     def write_result(self, record: dict) -> Path:
         path = self._ensure() / RESULT
@@ -175,7 +216,9 @@ def job_statuses(ledger: Ledger, folder: HardwareFolder, service=None, token: st
     out = []
     for r in ledger.jobs:
         if folder.has_bits(r.index):
-            out.append("DONE (result stored)")
+            again = "re-runs it" if ledger.local or r.job_id is None else "fetches it again"
+            out.append("DONE (result stored)" if folder.readable_bits(r.index, (r.rows, ledger.shots))
+                       else f"DONE (result file damaged; qml run {again})")
         elif r.job_id is None:
             out.append(r.status if r.status != "SUBMITTING" else "SUBMITTING (id not recorded)")
         elif ledger.local:
@@ -196,12 +239,12 @@ def list_folders(run: Path) -> list[Path]:
 def report_markdown(run: Path, record: dict) -> str:
     """Accuracy on the device next to the run's noise-free and Aer-twin figures (``result.json``, ``eval.jsonl``)."""
     rows = []
-    result = read_json(run / "result.json")
-    if isinstance(result, dict) and isinstance(result.get("test_accuracy"), (int, float)):
+    result = optional_json(run / "result.json")
+    if result is not None and isinstance(result.get("test_accuracy"), (int, float)):
         rows.append(("noise-free (training run)", "test", "all", "exact", result["test_accuracy"]))
     eval_path = run / "eval.jsonl"
     if eval_path.is_file():
-        for line in eval_path.read_text().splitlines():
+        for line in eval_path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 e = json.loads(line)
                 label = e["backend"] + (" (Aer twin)" if str(e["backend"]).startswith("aer") else "")
@@ -225,8 +268,9 @@ def report_markdown(run: Path, record: dict) -> str:
     return "\n".join(lines)
 
 
-def read_json(path: Path):
+def optional_json(path: Path) -> dict | None:
+    """The JSON object in ``path``, or ``None`` when it is missing or unreadable: a figure a report can do without."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return read_json(path)
+    except QmlError:
         return None

@@ -43,7 +43,7 @@ def call_file_function(path: Path, function: str, options: dict, expected: type,
     from qml.errors import QmlError
 
     try:
-        namespace = runpy.run_path(str(path))
+        namespace = _run_file(path)
     except SyntaxError as exc:
         raise CircuitError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:  # a user's file may raise anything; report where
@@ -64,6 +64,19 @@ def call_file_function(path: Path, function: str, options: dict, expected: type,
     if not isinstance(result, expected):
         raise CircuitError(f"{path}: {function}() returned {type(result).__name__}, expected {expected_name}")
     return result
+
+
+_NAMESPACES: dict[tuple, dict] = {}
+
+
+def _run_file(path: Path) -> dict:
+    """The file's top-level namespace, run once per process and version of the file (a search asks a design
+    space file for its space and its human design; the file runs once)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _NAMESPACES:
+        _NAMESPACES[key] = runpy.run_path(str(path))
+    return _NAMESPACES[key]
 
 
 def load_circuit(name_or_path: str, **options) -> Circuit:

@@ -2,6 +2,7 @@
 
 ``qml run`` writes ``RUN/hardware/<backend>/`` (see ``qml.backends.jobs``): the job ids before any wait, each
 result as it finishes, then ``result.json`` and ``report.md``. Run it again after a crash or Ctrl-C to resume.
+It holds that folder's lock while it works: a second ``qml run`` on it is refused, ``qml jobs`` reads it freely.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from qml.errors import IBMError, InputError
+from qml.errors import FileError, IBMError, InputError
 
 
 def register(sub) -> None:
-    from qml.cli.train import _layout, _positive_int
+    from qml.cli.args import layout_arg, positive_int
 
     ibm = sub.add_parser("ibm", help="IBM Quantum account (login)",
                          description="Manage the IBM Quantum account qml uses for qml run and qml noise snapshot.")
@@ -34,11 +35,11 @@ def register(sub) -> None:
     p.add_argument("run", type=Path, metavar="RUN", help="run folder written by qml train / qml search / qml prune")
     p.add_argument("--backend", required=True, help="IBM device (ibm_torino; needs a token) or fake:ibm_NAME "
                                                     "(qiskit-ibm-runtime's local testing mode, offline)")
-    p.add_argument("--shots", type=_positive_int, help="shots per input (default 1024; a resume keeps the first)")
-    p.add_argument("--limit", type=_positive_int, help="only the first N inputs of the split")
+    p.add_argument("--shots", type=positive_int, help="shots per input (default 1024; a resume keeps the first)")
+    p.add_argument("--limit", type=positive_int, help="only the first N inputs of the split")
     p.add_argument("--split", choices=("test", "valid"), help="inputs to run (default test)")
-    p.add_argument("--layout", type=_layout, help="physical qubits (default: the run's layout, else trivial)")
-    p.add_argument("--max-rows-per-job", type=_positive_int, metavar="N",
+    p.add_argument("--layout", type=layout_arg, help="physical qubits (default: the run's layout, else trivial)")
+    p.add_argument("--max-rows-per-job", type=positive_int, metavar="N",
                    help="inputs per job (default: 5 million executions / shots, half the service's limit)")
     p.add_argument("--yes", action="store_true", help="submit without asking (the cost is printed either way)")
     p.add_argument("--token-file", type=Path, metavar="PATH", help="read the IBM Quantum token from this file")
@@ -87,21 +88,29 @@ def _settings(args: argparse.Namespace, ledger) -> tuple[int, str, int | None]:
 
 
 def run_run(args: argparse.Namespace) -> int:
-
-    from qml.backends.ibm import IBMExecutor, open_device, parse_spec
-    from qml.backends.jobs import JOBS, HardwareFolder, now
-    from qml.train.run import load_run, load_run_config
+    from qml.backends.ibm import open_device, parse_spec
+    from qml.backends.jobs import HardwareFolder
+    from qml.runs import load_run_config
 
     config = load_run_config(args.run)
-    spec, local = parse_spec(args.backend)
+    spec, _ = parse_spec(args.backend)
     folder = HardwareFolder(args.run, spec)
-    ledger = folder.load()
-    shots, split, limit = _settings(args, ledger)
     try:  # first: a missing token or an unreachable service is reported before any slow work
         device = open_device(spec, args.token_file)
     except IBMError as exc:
-        folder.log_attempt(f"failed: {exc}")
+        _log_failure(folder, f"failed: {exc}")
         raise
+    with folder.lock():  # one qml run per folder, from before the jobs are planned until the last result is in
+        return _run_locked(args, config, folder, device)
+
+
+def _run_locked(args: argparse.Namespace, config, folder, device) -> int:
+    from qml.backends.ibm import IBMExecutor
+    from qml.backends.jobs import JOBS, now
+    from qml.runs import load_run
+
+    ledger = folder.load()
+    shots, split, limit = _settings(args, ledger)
     _, data, model = load_run(args.run, config)
     model.eval()
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_valid, data.y_valid)
@@ -116,19 +125,19 @@ def run_run(args: argparse.Namespace) -> int:
     try:
         z = executor.expectations(model.qmodule, x, shots)
     except IBMError as exc:
-        folder.log_attempt(f"failed: {exc}")
+        _log_failure(folder, f"failed: {exc}")
         if (folder.path / JOBS).is_file() and "--resubmit-failed" not in str(exc):
             raise IBMError(f"{exc}; the job ids are kept: run the same command again to resume") from None
         raise
     except KeyboardInterrupt:
         if (folder.path / JOBS).is_file():
-            folder.log_attempt("interrupted; job ids kept")
-            print(f"qml: the job ids are in {folder.path / JOBS}; resume with: qml run {args.run} --backend {spec}",
-                  file=sys.stderr)
+            _log_failure(folder, "interrupted; job ids kept")
+            print(f"qml: the job ids are in {folder.path / JOBS}; resume with: qml run {args.run} "
+                  f"--backend {folder.backend}", file=sys.stderr)
         raise
     accuracy = model.accuracy_from(z, y)
     t = executor.last_transpiled
-    record = {"backend": spec, "device": device.name, "local": device.local, "split": split, "n": len(x),
+    record = {"backend": folder.backend, "device": device.name, "local": device.local, "split": split, "n": len(x),
               "limit": limit, "shots": shots, "layout": executor.layout, "accuracy": accuracy,
               "jobs": [r.job_id for r in executor.ledger.jobs], "submitted_by_last_call": executor.submitted,
               "transpiled": {"depth": t.depth(), "ops": dict(t.count_ops())}, "finished_at": now()}
@@ -140,6 +149,14 @@ def run_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_failure(folder, outcome: str) -> None:
+    """Note a failed attempt in ``attempts.log``; a folder that cannot be written must not hide the failure."""
+    try:
+        folder.log_attempt(outcome)
+    except FileError:
+        pass
+
+
 def _ask(cost: str) -> bool:
     try:
         return input("submit? [y/N] ").strip().lower() in ("y", "yes")
@@ -148,8 +165,9 @@ def _ask(cost: str) -> bool:
 
 
 def run_jobs(args: argparse.Namespace) -> int:
+    """Read only: it takes no lock, so it shows the jobs of a ``qml run`` still at work."""
     from qml.backends.ibm import parse_spec
-    from qml.backends.jobs import RESULT, HardwareFolder, job_statuses, list_folders, read_json
+    from qml.backends.jobs import RESULT, HardwareFolder, job_statuses, list_folders, optional_json
 
     if not args.run.is_dir():
         raise InputError(f"run folder {args.run} does not exist")
@@ -163,26 +181,26 @@ def run_jobs(args: argparse.Namespace) -> int:
         found = [wanted]
     if not found:
         raise InputError(f"{args.run} has no hardware jobs; submit with: qml run {args.run} --backend ibm_NAME")
+    service, token, looked_up = None, None, False  # the service is asked for once, by the first live ledger
     for path in found:
         ledger = HardwareFolder(args.run, path.name).load()
         folder = HardwareFolder(args.run, ledger.backend)
-        service, token = _service_for(ledger, args.token_file)
+        if not ledger.local and not looked_up:
+            (service, token), looked_up = _service_for(args.token_file), True
         mode = "local testing mode" if ledger.local else "IBM Quantum"
         print(f"{ledger.backend} ({mode}): {len(ledger.jobs)} job(s), {ledger.n_inputs} inputs of split "
               f"{ledger.split} x {ledger.shots} shots, created {ledger.created_at}")
         for record, status in zip(ledger.jobs, job_statuses(ledger, folder, service, token), strict=True):
             rows = f"rows {record.start}-{record.stop - 1}"
             print(f"  job {record.index}  {rows:<14} {record.job_id or '-':<38} {status}")
-        result = read_json(folder.path / RESULT)
-        if isinstance(result, dict) and "accuracy" in result:
-            print(f"  accuracy {result['accuracy']:.4f} ({result['finished_at']})")
+        result = optional_json(folder.path / RESULT)
+        if result is not None and "accuracy" in result:
+            print(f"  accuracy {result['accuracy']:.4f} ({result.get('finished_at', 'unknown')})")
     return 0
 
 
-def _service_for(ledger, token_file):
+def _service_for(token_file):
     """The live service to ask for statuses, or ``(None, None)`` with a note (offline: last known statuses)."""
-    if ledger.local:
-        return None, None
     from qml.backends.account import connect, find_credentials
 
     try:

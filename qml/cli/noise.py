@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -88,13 +89,30 @@ def run_snapshot(args: argparse.Namespace) -> int:
     path = Path(args.out or ".")
     if args.out is None or path.is_dir() or args.out.endswith(("/", os.sep)):
         path = path / f"{snap.device}.json"
-    print(f"wrote {save_snapshot(snap, path)}")
+    print(f"wrote {save_snapshot(snap, path)}", flush=True)
+    if live is None:
+        print(_offline_note(args, snap), file=sys.stderr)
     return 0
+
+
+def _offline_note(args: argparse.Namespace, snap) -> str:
+    """Where an offline snapshot's numbers come from: loud when an ``ibm_*`` name fell back to them for want of a
+    token, since the file looks like the device's own calibration but is years old."""
+    what = (f"the offline fake calibration of {snap.device} from qiskit-ibm-runtime's fake provider "
+            f"({snap.source_backend}), calibrated {snap.calibrated_at or 'at an unknown date'}")
+    if _is_ibm_name(args.backend) and not args.offline:
+        return (f"qml: warning: no IBM Quantum token, so this is NOT today's calibration of {snap.device}: it is "
+                f"{what}; for today's, give a token (qml ibm login, $QISKIT_IBM_TOKEN or --token-file PATH)")
+    return f"qml: note: {what}"
+
+
+def _is_ibm_name(backend: str) -> bool:
+    return backend.strip().lower().startswith("ibm_")
 
 
 def _live_device(args: argparse.Namespace):
     """The live device for an ``ibm_*`` name when a token is available; ``None`` means: use the fake backend."""
-    if args.offline or not args.backend.strip().lower().startswith("ibm_"):
+    if args.offline or not _is_ibm_name(args.backend):
         return None
     from qml.backends.account import find_credentials
     from qml.backends.ibm import open_device

@@ -8,9 +8,6 @@ from pathlib import Path
 from qml.cli.args import layout_arg, levels_arg, noise_factor_arg, positive_float, positive_int
 from qml.errors import InputError
 
-# the names other commands imported before qml.cli.args existed
-_positive_int, _positive_float, _layout = positive_int, positive_float, layout_arg
-
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a circuit classifier on a task",

@@ -9,7 +9,7 @@ from pathlib import Path
 from qml.device.names import device_hint, device_name
 from qml.device.schema import SchemaError, snapshot_from_dict, snapshot_to_json
 from qml.device.snapshot import DeviceSnapshot
-from qml.errors import NoiseError
+from qml.errors import FileError, NoiseError
 
 SHIPPED_PACKAGE = "qml._noise_models"
 
@@ -22,10 +22,14 @@ def list_snapshots() -> list[str]:
 
 def save_snapshot(snap: DeviceSnapshot, path: str | Path) -> Path:
     """Write ``snap`` as JSON to ``path`` (parent folders created) and return the path."""
+    from qml.files import write_atomic
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(snapshot_to_json(snap))
+        write_atomic(path, snapshot_to_json(snap))
+    except FileError:
+        raise
     except OSError as exc:
         raise NoiseError(f"cannot write snapshot {path}: {exc.strerror or exc}") from None
     return path

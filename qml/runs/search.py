@@ -12,18 +12,16 @@ The device and the design space are resolved once and passed down."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from qml.errors import InputError, PluginError
 from qml.runs.config import RunConfig, SearchConfig
 from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
 from qml.runs.model import build_model
+from qml.runs.train import seeded
 from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
 from qml.search.fitness import FitnessFunction
 from qml.search.supercircuit import SuperCircuit, train_supercircuit
@@ -31,25 +29,17 @@ from qml.search.supercircuit import SuperCircuit, train_supercircuit
 HUMAN_BLOCKS = 2
 
 
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Draw fresh weights from ``seed`` without touching the caller's global torch generator."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 class Search:
     """One search's shared objects: config, device, space, data; and its run folder."""
 
-    def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None]) -> None:
+    def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None], space=None) -> None:
         from qml.data import load_task
         from qml.device import Device
         from qml.search.loader import load_space
 
         self.folder, self.config, self.say = folder, config, say
         self.device = Device.load(config.device)
-        self.space = load_space(config.space, **config.space_options)
+        self.space = space or load_space(config.space, **config.space_options)
         self.data = load_task(config.task, seed=config.seed, data_dir=config.data_dir)
         if self.space.circuit(self.space.largest()).n_inputs != self.data.n_features:
             raise InputError(f"design space {config.space!r} takes {self.space.circuit().n_inputs} features, task "
@@ -63,8 +53,9 @@ class Search:
                              noise_factor=self.config.fitness_noise_factor)
 
 
-def check_search(config: SearchConfig) -> None:
-    """Names and the human design checked before anything is written: device, space, task, sampler."""
+def check_search(config: SearchConfig):
+    """Names and the human design checked before anything is written: device, space, task, sampler. Returns the
+    design space."""
     import random
 
     from qml.circuit.library import load_circuit
@@ -85,21 +76,23 @@ def check_search(config: SearchConfig) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure of the user's build() is reported as one line
         raise InputError(f"design space {config.space!r}: its human design build(n_blocks={HUMAN_BLOCKS}) is the "
                          f"search's baseline and failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+    return space
 
 
 def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = False, quiet: bool = False) -> dict:
     """Run (or with ``resume`` continue) the search in ``out``; returns ``results.json``'s content."""
     say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+    space = None
     if resume:
         folder = RunFolder.resume(out)
         config = folder.read_config(SearchConfig)
     else:
-        check_search(config)
+        space = check_search(config)
         folder = RunFolder.create(out)
     with folder:
         if not resume:
             folder.write_config(config)
-        return _search(Search(folder, config, say), quiet)
+        return _search(Search(folder, config, say, space), quiet)
 
 
 def _search(s: Search, quiet: bool) -> dict:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,6 +23,14 @@ class TrainOutcome:
     data: object
     result: object  # qml.train.TrainResult
     noise: object | None
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Draw fresh weights from ``seed`` without touching the caller's global torch generator."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def noise_for(config: RunConfig, factor: float | None = None):
@@ -51,8 +60,8 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
                                                                   "checkpoint")
         resolve_device(config.train.device)
         data = data or load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
-        torch.manual_seed(config.train.seed)
-        model = build_model(config, data.n_features, data.n_classes, space)
+        with seeded(config.train.seed):
+            model = build_model(config, data.n_features, data.n_classes, space)
         noise = noise_for(config)
         if noise is not None:
             noise.placed(model.qmodule.circuit)  # wrong layouts fail here, before anything is written

@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qml.device import TWO_QUBIT_GATES
 from qml.errors import InputError
 from qml.search.space import DesignSpace, Gene
-
-NATIVE_2Q = ("cx", "ecr", "cz")
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def native_pairs(space: DesignSpace, gene: Gene) -> list[tuple[int, int]]:
     pairs = set()
     for b in range(gene[0]):
         for li, layer in enumerate(space.layers):
-            if layer.gate in NATIVE_2Q:
+            if layer.gate in TWO_QUBIT_GATES:
                 pairs.update(tuple(sorted(layer.slots[j])) for j in space.kept_slots(gene, b, li))
     return sorted(pairs)
 

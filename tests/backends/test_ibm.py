@@ -9,6 +9,7 @@ account is never read or written.
 from __future__ import annotations
 
 import socket
+import stat
 import time
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 import qml
 from qml.backends import account
 from qml.backends.account import Credentials, classify, connect, describe_failure, find_credentials, save_login, scrub
-from qml.backends.ibm import OpenedBackend, IBMExecutor, ibm_backend, open_device, parse_spec
+from qml.backends.ibm import IBMExecutor, OpenedBackend, ibm_backend, open_device, parse_spec
 from qml.backends.jobs import HardwareFolder, JobRecord, Ledger
 from qml.errors import IBMError, InputError, NoiseError
 
@@ -68,6 +69,43 @@ def test_unreadable_or_empty_token_file_is_a_one_line_error(tmp_path):
         find_credentials(tmp_path / "empty")
     with pytest.raises(IBMError, match="cannot read --token-file"):
         find_credentials(tmp_path / "missing")
+
+
+def test_login_saves_an_account_file_only_its_owner_can_read(tmp_path):
+    path = save_login(TOKEN)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)  # written by an older qml, or by hand
+    assert save_login(TOKEN, instance="crn:v1:other") == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert find_credentials().instance == "crn:v1:other"
+
+
+def test_login_into_a_damaged_account_file_names_it_and_keeps_it(tmp_path):
+    path = tmp_path / "home" / ".qiskit" / "qiskit-ibm.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.raises(IBMError, match=f"^{path} is not valid JSON: .*; fix or remove it, then run `qml ibm login`"):
+        save_login(TOKEN)
+    assert path.read_text() == "{not json"
+
+
+def test_a_token_file_others_can_read_is_used_with_one_warning_that_never_shows_the_token(tmp_path, capsys):
+    path = tmp_path / "tok"
+    path.write_text(TOKEN)
+    path.chmod(0o640)
+    assert find_credentials(path).token == TOKEN
+    assert capsys.readouterr().err == (f"qml: warning: --token-file {path} can be read by other users (mode 0640); "
+                                       f"restrict it with: chmod 600 {path}\n")
+    path.chmod(0o600)
+    assert find_credentials(path).token == TOKEN
+    assert capsys.readouterr().err == ""
+
+
+def test_a_token_file_not_in_utf8_is_a_one_line_error_without_its_content(tmp_path):
+    (tmp_path / "tok").write_bytes(b"\xff\xfe" + TOKEN.encode("utf-16-le"))
+    with pytest.raises(IBMError, match=r"^--token-file .*tok is not a UTF-8 text file \(expected the API token on "
+                                       r"one line\)$"):
+        find_credentials(tmp_path / "tok")
 
 
 def _chained(top: BaseException, *causes: BaseException) -> BaseException:

@@ -40,12 +40,15 @@ def runs(tmp_path_factory):
         "show": ["noise", "show", "quito"],
         "snapshot": ["noise", "snapshot", "fake_quito"],
         "show_unknown": ["noise", "show", "quitto"],
+        "snapshot_no_token": ["noise", "snapshot", "ibm_lima"],
     }
+    no_token = {k: v for k, v in ENV.items() if not k.startswith("QISKIT_IBM") and k != "QML_IBM_ACCOUNT_FILE"}
     procs = {}
     for name, argv in commands.items():
         folders[name] = base / name
         folders[name].mkdir()
-        procs[name] = subprocess.Popen(QML + argv, cwd=folders[name], env=ENV, stdout=subprocess.PIPE,
+        env = {**no_token, "HOME": str(folders[name])} if name == "snapshot_no_token" else ENV
+        procs[name] = subprocess.Popen(QML + argv, cwd=folders[name], env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
     results = {}
     for name, proc in procs.items():
@@ -111,6 +114,26 @@ def test_snapshot_writes_ibm_name_json_in_the_current_folder(runs):
     assert lines == ["wrote ibm_quito.json"]
     snap = load_snapshot(path)
     assert snap.gates == load_snapshot("ibm_quito").gates
+
+
+def test_snapshot_of_an_ibm_name_without_a_token_says_loudly_it_is_the_old_fake_calibration(runs):
+    done = runs["snapshot_no_token"]
+    assert assert_ok(done) == ["wrote ibm_lima.json"]
+    snap = load_snapshot(runs["folders"]["snapshot_no_token"] / "ibm_lima.json")
+    assert (snap.source_kind, snap.calibrated_at[:4]) == ("fake", "2021")
+    assert done.stderr.splitlines() == [
+        "qml: warning: no IBM Quantum token, so this is NOT today's calibration of ibm_lima: it is the offline fake "
+        f"calibration of ibm_lima from qiskit-ibm-runtime's fake provider ({snap.source_backend}), calibrated "
+        f"{snap.calibrated_at}; for today's, give a token (qml ibm login, $QISKIT_IBM_TOKEN or --token-file PATH)"]
+
+
+@pytest.mark.parametrize("argv", [["fake_quito"], ["ibm_quito", "--offline"]])
+def test_a_snapshot_asked_for_offline_notes_where_its_calibration_comes_from(argv, tmp_path, capsys):
+    done = _main(["noise", "snapshot", *argv, "--out", str(tmp_path)], capsys)
+    assert assert_ok(done) == [f"wrote {tmp_path / 'ibm_quito.json'}"]
+    assert done.stderr.splitlines() == ["qml: note: the offline fake calibration of ibm_quito from "
+                                        "qiskit-ibm-runtime's fake provider (fake_quito), calibrated "
+                                        "2021-03-15T00:39:13-04:00"]
 
 
 def test_snapshot_out_names_a_file_to_write(tmp_path, monkeypatch, capsys):

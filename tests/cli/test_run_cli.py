@@ -48,11 +48,15 @@ def isolated_account(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
+    return make_trained_run(tmp_path_factory.mktemp("run_cli") / "run")
+
+
+def make_trained_run(run: Path) -> Path:
     """A run folder as ``qml train --device ibm_quito`` leaves it (weights drawn, not trained: the path matters)."""
     from qml.data import load_task
-    from qml.train.run import RunConfig, build_model, write_atomic
+    from qml.files import write_atomic
+    from qml.runs import RunConfig, build_model
 
-    run = tmp_path_factory.mktemp("run_cli") / "run"
     run.mkdir()
     config = RunConfig(task="digits4", circuit="u3cu3", blocks=1, device_name="ibm_quito", layout=[1, 0, 2, 3])
     data = load_task(config.task, seed=config.train.seed)
@@ -91,7 +95,8 @@ def assert_qml_error(done: Done, *patterns: str) -> None:
 
 
 def files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    """The files under ``folder``, but the ``.lock`` a ``qml run`` holds while it works (it stays, free, after)."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 def ledger(run: Path, hw: Path = HW) -> dict:

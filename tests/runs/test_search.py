@@ -189,3 +189,34 @@ def test_a_space_file_without_a_human_design_is_refused_before_anything_is_writt
     with pytest.raises(qml.InputError, match="build"):
         search_run(tmp_path / "run", SearchConfig(space=str(space)), quiet=True)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_search_reads_its_device_once_runs_its_space_file_once_and_writes_its_config_once(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import qml.device.library as library
+    import qml.files as files
+    from qml.device import device as device_module
+
+    source = (Path(qml.__file__).parent.parent / "circuits" / "u3cu3.py").read_text()
+    runs_file = tmp_path / "ran.txt"
+    space = tmp_path / "my_space.py"
+    space.write_text(f"open({str(runs_file)!r}, 'a').write('x')\n" + source)
+    monkeypatch.setattr(device_module, "_CACHE", {})
+    reads, writes = [], []
+    load = library.load_snapshot
+    monkeypatch.setattr(library, "load_snapshot", lambda name: reads.append(name) or load(name))
+    write = files.write_atomic
+    # every JSON write of a run folder goes through qml.files.write_json -> write_atomic
+    monkeypatch.setattr(files, "write_atomic", lambda path, data: writes.append(path.name) or write(path, data))
+    config = SearchConfig(space=str(space), space_options={"n_blocks": 2}, valid_size=20,
+                          super_train=SuperTrainConfig(epochs=1),
+                          evolution=EvolutionConfig(population=2, parents=1, mutations=1, crossovers=0,
+                                                    generations=1),
+                          random_baseline=False, retrain_epochs=1, prune_ratio=None, shots=64)
+    results = search_run(tmp_path / "run", config, quiet=True)
+    assert results["baseline"]["circuit"] == "my_space, 2 blocks"
+    assert reads == ["ibm_quito"]
+    assert runs_file.read_text() == "x"
+    top_level_configs = [w for w in writes if w == "config.json"]
+    assert len(top_level_configs) == 3  # the search's own, winner/ and baseline/: one each
