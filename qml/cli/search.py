@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.space_blocks:
             options["n_blocks"] = args.space_blocks
         space = args.space
-        if space.endswith(".py") or Path(space).exists():
+        if Path(space).is_file():
             space = str(Path(space).resolve())  # the run must find its space file from any folder
         config = SearchConfig(
             task=args.task, space=space, space_options=options, device=args.device, fitness=args.fitness,

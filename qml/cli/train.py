@@ -51,7 +51,7 @@ def _config_from_args(args: argparse.Namespace):
                         device=args.torch_device, noise_factor=args.noise_factor,
                         noise_schedule=args.noise_schedule, quant_lambda=args.quant_lambda)
     circuit = args.circuit
-    if circuit.endswith(".py") or Path(circuit).exists():
+    if Path(circuit).is_file():
         circuit = str(Path(circuit).resolve())  # the run must find its circuit from any folder
     return RunConfig(args.task, circuit, args.blocks, train, args.device, args.layout, args.norm, args.quant,
                      None if args.data_dir is None else str(Path(args.data_dir).resolve()))

@@ -36,8 +36,6 @@ class RunConfig:
             raise InputError(f"blocks must be a positive integer, got {self.blocks}")
         if self.quant_levels is not None and not 2 <= self.quant_levels <= 64:
             raise InputError(f"quant_levels must be 2 to 64, got {self.quant_levels}")
-        if self.layout is not None and (len(set(self.layout)) != len(self.layout) or min(self.layout) < 0):
-            raise InputError(f"layout must be distinct physical qubits >= 0, got {self.layout}")
         if self.gene is not None and self.space is None:
             raise InputError("a gene needs the design space it belongs to (field 'space')")
 

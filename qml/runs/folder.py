@@ -72,7 +72,7 @@ class RunFolder:
         if not path.is_dir():
             raise InputError(f"nothing to resume: run folder {path} does not exist")
         if not (path / CONFIG).is_file():
-            raise InputError(f"nothing to resume: {path} has no {CONFIG}")
+            raise InputError(f"nothing to resume: {path} is not a qml run folder (no {CONFIG})")
         return cls(path, FolderLock(path, purpose).acquire())
 
     def sub(self, name: str) -> RunFolder:
@@ -156,7 +156,7 @@ class RunFolder:
         self._writable()
         write_atomic(self.path / name, lambda tmp: torch.save(state, tmp))
 
-    def load_tensors(self, name: str, what: str = "weights") -> dict:
+    def load_tensors(self, name: str, what: str = "trained weights") -> dict:
         """``torch.load(..., weights_only=True)``: no arbitrary object is unpickled; one line if it is damaged."""
         path = self.path / name
         if not path.is_file():

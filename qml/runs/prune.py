@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qml.errors import InputError, PluginError
+from qml.errors import PluginError
 from qml.runs.config import RunConfig
 from qml.runs.folder import CONFIG, MODEL, QASM, RESULT, RunFolder
 from qml.runs.model import load_run
@@ -66,10 +66,6 @@ def prune_model(pruner, model, folder: RunFolder, context, state_name: str = PRU
 def prune_run(run: Path, *, ratio: float = 0.5, start_ratio: float = 0.1, steps: int = 10, finetune_epochs: int = 4,
               lr: float | None = None, device: str | None = None, out: Path | None = None, resume: bool = False,
               say: Callable[[str], None] | None = print) -> PruneOutcome:
-    if not 0 < ratio < 1:
-        raise InputError(f"--ratio must be in (0, 1), got {ratio}")
-    if finetune_epochs < 0:
-        raise InputError(f"--finetune-epochs must be >= 0, got {finetune_epochs}")
     source = RunFolder(run).require()
     config = source.read_config(RunConfig)
     out = Path(out) if out is not None else source.path / f"pruned-{ratio:g}"
@@ -105,4 +101,5 @@ def prune_run(run: Path, *, ratio: float = 0.5, start_ratio: float = 0.1, steps:
                    "transpiled_before": before, "transpiled_after": after, "device": device,
                    "schedule": report.details["schedule"]}
         folder.write_json(RESULT, summary)
+        folder.file(PRUNE_STATE).unlink(missing_ok=True)  # finished: the weights are in model.pt
     return PruneOutcome(model, summary)

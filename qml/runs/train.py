@@ -46,31 +46,22 @@ def noise_for(config: RunConfig, factor: float | None = None):
 
 def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool = False, progress: bool | None = None,
               say: Callable[[str], None] = print, data=None, space=None) -> TrainOutcome:
-    """Train ``config`` (or, with ``resume``, the config stored in ``out``) and write the run folder ``out``."""
-    from qml.data import load_task
-    from qml.train import resolve_device
-
-    folder = None
-    if out is not None:
-        folder = RunFolder.resume(out) if resume else RunFolder.create(out)
+    """Train ``config`` (or, with ``resume``, the config stored in ``out``) and write the run folder ``out``.
+    A new run checks everything (device, data, circuit, layout) before its folder is made."""
+    folder = RunFolder.resume(out) if resume else None
     try:
         if resume:
             config = folder.read_config(RunConfig)
             say(f"resuming {out}" if folder.has(CHECKPOINT) else f"restarting {out}: it stopped before its first "
                                                                   "checkpoint")
-        resolve_device(config.train.device)
-        data = data or load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
-        with seeded(config.train.seed):
-            model = build_model(config, data.n_features, data.n_classes, space)
-        noise = noise_for(config)
-        if noise is not None:
-            noise.placed(model.qmodule.circuit)  # wrong layouts fail here, before anything is written
+        model, data, noise = _prepare(config, data, space)
+        if out is not None and not resume:
+            folder = RunFolder.create(out)
+            folder.write_config(config)
         circuit = model.qmodule.circuit
         say(f"task {data.name}: {len(data.x_train)} train / {len(data.x_valid)} valid / {len(data.x_test)} test, "
             f"{data.n_classes} classes; circuit {circuit.name}: {circuit.n_wires} qubits, {len(circuit)} gates, "
             f"{circuit.n_trainable} trainable angles" + (f"; noise {noise!r}" if noise else ""))
-        if folder is not None and not resume:
-            folder.write_config(config)
         result = fit(model, config, noise, data, folder, progress)
         if folder is not None:
             finish(folder, model, result)
@@ -78,6 +69,21 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
     finally:
         if folder is not None:
             folder.close()
+
+
+def _prepare(config: RunConfig, data=None, space=None):
+    """The run's model (fresh weights from its seed), data and noise model; every user mistake fails here."""
+    from qml.data import load_task
+    from qml.train import resolve_device
+
+    resolve_device(config.train.device)
+    data = data or load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
+    with seeded(config.train.seed):
+        model = build_model(config, data.n_features, data.n_classes, space)
+    noise = noise_for(config)
+    if noise is not None:
+        noise.placed(model.qmodule.circuit)
+    return model, data, noise
 
 
 def fit(model, config: RunConfig, noise, data, folder: RunFolder | None, progress: bool | None = None):

@@ -73,7 +73,7 @@ def qasm_ops(path: Path) -> int:
 def test_prune_writes_a_run_folder_next_to_the_run(runs):
     ok(runs["prune"])
     names = {p.name for p in runs["paths"]["pruned"].iterdir()}
-    assert names - {"eval.jsonl"} == PRUNED_FILES  # eval.jsonl: from the qml eval that followed
+    assert names - {"eval.jsonl", ".lock"} == PRUNED_FILES  # eval.jsonl: from the qml eval that followed
 
 
 def test_prune_reports_the_pruned_angles_and_gate_counts(runs):
@@ -156,5 +156,5 @@ def test_pruning_again_into_the_same_folder_is_refused(runs, capsys):
     pruned = runs["paths"]["pruned"]
     files = {p.name: p.stat().st_mtime_ns for p in pruned.iterdir()}
     done = in_process(["prune", str(runs["paths"]["run"]), "--ratio", "0.5"], capsys)
-    assert_qml_error(done, f"{pruned} exists and is not empty; choose --out")
+    assert_qml_error(done, f"{pruned} already holds a run; choose a new folder")
     assert {p.name: p.stat().st_mtime_ns for p in pruned.iterdir()} == files

@@ -9,10 +9,10 @@ from qiskit.quantum_info import Chi, Kraus, Pauli, average_gate_fidelity
 from qiskit_aer.noise import QuantumError, thermal_relaxation_error
 
 import qml
+from qml.device.target import to_aer_noise_model
 from qml.errors import NoiseError
 from qml.noise import NoiseModel, load_snapshot, pauli
 from qml.noise.model import check_layout
-from qml.device.target import to_aer_noise_model
 
 LETTERS = "IXYZ"
 

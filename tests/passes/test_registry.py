@@ -408,7 +408,7 @@ def test_passes_list_still_loads_the_builtins_beside_a_broken_plugin(runs):
 
 
 def test_qml_plugins_reports_the_broken_plugin_with_its_exception(runs):
-    assert row(runs["plugins"].stdout, "broken")[2:] == ["broken-pass", "1.2", "failed",
+    assert row(runs["plugins"].stdout, "broken")[2:] == ["broken-pass", "1.2", "-", "failed",
                                                          "RuntimeError: broken plugin exploded on import"]
 
 
@@ -422,18 +422,18 @@ def test_qml_plugins_shows_the_shadowed_copy(runs):
     lines = [line for line in runs["plugins"].stdout.splitlines() if line.startswith("shadowed:")]
     assert len(lines) == 1 and lines[0].startswith("shadowed: throwaway-pass 0.1 at ")
     assert "throwaway_copy" in lines[0]
-    assert row(runs["plugins"].stdout, "throwaway_scale")[4] == "loaded"
+    assert row(runs["plugins"].stdout, "throwaway_scale")[5] == "loaded"
 
 
 def test_qml_plugins_lists_a_plugin_calling_sys_exit_as_failed_and_goes_on(runs):
     done = runs["plugins_exit_needs"]
-    assert row(done.stdout, "exiting")[2:] == ["exiting-pass", "0.3", "failed",
+    assert row(done.stdout, "exiting")[2:] == ["exiting-pass", "0.3", "-", "failed",
                                                "SystemExit: exiting plugin gave up on import"]
-    assert row(done.stdout, "throwaway_scale")[4] == "loaded"
+    assert row(done.stdout, "throwaway_scale")[5] == "loaded"
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == ["qml: error: some plugins failed to load (see REASON above)"]
 
 
 def test_qml_plugins_shows_an_unmet_qml_requirement_as_failed(runs):
     assert row(runs["plugins_exit_needs"].stdout, "needy_scale")[2:] == [
-        "needy-pass", "2.0", "failed", f"needs qml-robust>=9, this is qml-robust {core_version()}"]
+        "needy-pass", "2.0", "qml-robust>=9", "failed", f"needs qml-robust>=9, this is qml-robust {core_version()}"]

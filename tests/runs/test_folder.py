@@ -112,7 +112,7 @@ def test_resume_rewrites_metrics_from_the_checkpoint_so_no_epoch_is_logged_twice
     ({}, "missing field"),
     ({"train": {"epochs": -5}}, "epochs must be a positive integer"),
     ({"train": {"lr": "fast"}}, "field 'lr' must be a finite number"),
-    ({"layout": [0, 0, 1, 2]}, "layout must be distinct"),
+    ({"quant_levels": 99}, "quant_levels must be 2 to 64"),
     ({"blocks": 1.5}, "field 'blocks' must be an integer"),
     ({"colour": "red"}, "unknown field"),
 ])

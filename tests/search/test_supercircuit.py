@@ -89,7 +89,7 @@ def _train(space, checkpoint, kill_after: int | None = None) -> tuple[torch.Tens
     sc = SuperCircuit(space, 4)
 
     def log(row: dict) -> None:
-        if kill_after is not None and row["epoch"] == kill_after + 1:  # before that epoch's checkpoint is saved
+        if kill_after is not None and row["epoch"] == kill_after:  # logged after that epoch's checkpoint
             raise KeyboardInterrupt
 
     config = SuperTrainConfig(epochs=4, batch_size=8, seed=1, sampler="restricted")
