@@ -88,7 +88,7 @@ def _settings(args: argparse.Namespace, ledger) -> tuple[int, str, int | None]:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from qml.backends.ibm import open_device, parse_spec
+    from qml.backends.ibm_device import open_device, parse_spec
     from qml.backends.jobs import HardwareFolder
     from qml.runs import load_run_config
 
@@ -166,7 +166,7 @@ def _ask(cost: str) -> bool:
 
 def run_jobs(args: argparse.Namespace) -> int:
     """Read only: it takes no lock, so it shows the jobs of a ``qml run`` still at work."""
-    from qml.backends.ibm import parse_spec
+    from qml.backends.ibm_device import parse_spec
     from qml.backends.jobs import RESULT, HardwareFolder, job_statuses, list_folders, optional_json
 
     if not args.run.is_dir():

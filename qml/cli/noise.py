@@ -115,7 +115,7 @@ def _live_device(args: argparse.Namespace):
     if args.offline or not _is_ibm_name(args.backend):
         return None
     from qml.backends.account import find_credentials
-    from qml.backends.ibm import open_device
+    from qml.backends.ibm_device import open_device
 
     creds = find_credentials(args.token_file)
     return None if creds is None else open_device(args.backend.strip().lower(), credentials=creds)

@@ -82,7 +82,12 @@ class Pipeline:
         path = Path(path)
         if not path.is_file():
             raise PassError(f"pipeline file {path} does not exist")
-        text = path.read_text()
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise PassError(f"pipeline file {path} is not a UTF-8 text file") from None
+        except OSError as exc:
+            raise PassError(f"pipeline file {path} cannot be read: {exc.strerror or exc}") from None
         try:
             if path.suffix == ".toml":
                 import tomllib

@@ -138,19 +138,6 @@ class RunFolder:
     def rows(self, name: str) -> list[dict]:
         return read_lines(self.path / name)
 
-    def keep_rows(self, name: str, keep) -> None:
-        """Rewrite a JSON-lines file with the rows ``keep(row)`` accepts, once each (a resume drops the lines a
-        killed attempt logged after its last checkpoint)."""
-        seen, rows = set(), []
-        for row in self.rows(name):
-            key = repr(sorted(row.items()))
-            if keep(row) and key not in seen:
-                seen.add(key)
-                rows.append(row)
-        import json
-
-        write_atomic(self.path / name, "".join(json.dumps(r) + "\n" for r in rows))
-
     # -- tensors ---------------------------------------------------------------------------------------------
     def save_tensors(self, name: str, state: dict) -> None:
         self._writable()

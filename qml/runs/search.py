@@ -12,6 +12,7 @@ The device and the design space are resolved once and passed down."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -104,12 +105,12 @@ def _search(s: Search, quiet: bool) -> dict:
     with seeded(config.seed):
         sc = SuperCircuit(space, data.n_classes)
     s.say(f"[1/5] SuperCircuit {space!r}: {space.n_trainable} shared angles")
-    done = 0
-    if folder.has("super.pt"):
+    history = []
+    if folder.has("super.pt"):  # the checkpoint is the truth: its history is what the metrics file must hold
         from qml.search.supercircuit import load_super_checkpoint
 
-        done = int(load_super_checkpoint(folder.file("super.pt"))["epoch"])
-    folder.keep_rows("super_metrics.jsonl", lambda row: row.get("epoch", 0) <= done)
+        history = load_super_checkpoint(folder.file("super.pt"))["history"]
+    folder.write_text("super_metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
     train_supercircuit(sc, data, config.super_train, checkpoint=folder.file("super.pt"),
                        progress=None if not quiet else False, log=lambda row: folder.append("super_metrics.jsonl", row))
     timings["supercircuit"] = time.perf_counter() - start
@@ -146,8 +147,6 @@ def _search(s: Search, quiet: bool) -> dict:
     random_best = None
     if config.random_baseline:
         random_best, random_history = random_search(space, layouts, evaluate, budget, store, config.seed)
-        import json
-
         folder.write_text("random.jsonl", "".join(json.dumps(r) + "\n" for r in random_history))
     timings["search"] = time.perf_counter() - start
 

@@ -97,7 +97,7 @@ def fit(model, config: RunConfig, noise, data, folder: RunFolder | None, progres
     resume = folder.has(CHECKPOINT)
     history = []
     if resume:
-        from qml.train.trainer import load_checkpoint
+        from qml.train.checkpoint import load_checkpoint
 
         history = load_checkpoint(folder.file(CHECKPOINT), config.train.epochs)["history"]
     folder.write_text(METRICS, "".join(json.dumps(row) + "\n" for row in history))

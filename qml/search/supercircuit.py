@@ -18,7 +18,8 @@ from qml.search.space import DesignSpace, Gene
 from qml.sim.engine import StatevectorEngine
 from qml.sim.measure import ExpZ
 from qml.sim.module import QuantumModule
-from qml.train.trainer import QuantumClassifier, load_checkpoint, save_checkpoint
+from qml.train.checkpoint import load_checkpoint, save_checkpoint
+from qml.train.trainer import QuantumClassifier
 
 
 class SuperCircuit(nn.Module):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import qml
-from qml.backends.ibm import IBMExecutor, OpenedBackend, open_device
+from qml.backends.ibm import IBMExecutor
+from qml.backends.ibm_device import OpenedBackend, open_device
 from qml.backends.jobs import HardwareFolder, JobRecord, Ledger, job_statuses
 from qml.errors import FileError, InputError
 from tests.backends.test_ibm import StubService

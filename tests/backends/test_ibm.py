@@ -19,7 +19,8 @@ import torch
 import qml
 from qml.backends import account
 from qml.backends.account import Credentials, classify, connect, describe_failure, find_credentials, save_login, scrub
-from qml.backends.ibm import IBMExecutor, OpenedBackend, ibm_backend, open_device, parse_spec
+from qml.backends.ibm import IBMExecutor, ibm_backend
+from qml.backends.ibm_device import OpenedBackend, open_device, parse_spec
 from qml.backends.jobs import HardwareFolder, JobRecord, Ledger
 from qml.errors import IBMError, InputError, NoiseError
 

@@ -128,5 +128,5 @@ def test_resume_of_an_empty_folder_is_a_clean_error_that_writes_nothing(tmp_path
     empty = tmp_path / "empty"
     empty.mkdir()
     done = _main(["search", "--resume", "--out", str(empty), "--quiet"], capsys)
-    assert_qml_error(done, f"nothing to resume: {empty} has no config.json")
+    assert_qml_error(done, f"nothing to resume: {empty} is not a qml run folder (no config.json)")
     assert list(empty.iterdir()) == []

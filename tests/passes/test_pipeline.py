@@ -154,3 +154,10 @@ def test_plan_lists_each_pass_and_the_layers_it_changes():
     assert [p.pass_name for p in plans] == ["magnitude_prune", "linear_quant"]
     assert [i.target for i in plans[0].items] == ["0.weight", "2.weight", "4.weight"]
     assert plans[1].lines()[0] == "0: weights 8-bit symmetric per channel, inputs 8-bit"
+
+
+def test_a_file_that_is_not_utf8_is_a_pass_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"passes": [{"name": "magnitude_prune", "note": "café"}]}'.encode("latin-1"))
+    with pytest.raises(PassError, match=f"pipeline file {path} is not a UTF-8 text file"):
+        Pipeline.from_file(path)

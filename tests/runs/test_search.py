@@ -227,3 +227,27 @@ def test_a_search_reads_its_device_once_runs_its_space_file_once_and_writes_its_
     assert runs_file.read_text() == "x"
     top_level_configs = [w for w in writes if w == "config.json"]
     assert len(top_level_configs) == 3  # the search's own, winner/ and baseline/: one each
+
+
+def test_a_kill_between_checkpoint_and_log_line_neither_loses_nor_repeats_a_supercircuit_epoch(tmp_path,
+                                                                                                monkeypatch):
+    from qml.runs import RunFolder
+
+    config = SearchConfig(space_options={"n_blocks": 1}, valid_size=20, super_train=SuperTrainConfig(epochs=3),
+                          evolution=EvolutionConfig(population=2, parents=1, mutations=1, crossovers=0,
+                                                    generations=1),
+                          random_baseline=False, retrain_epochs=1, prune_ratio=None, shots=64)
+    append = RunFolder.append
+
+    def killed_at_epoch_two(self, name, row):
+        if name == "super_metrics.jsonl" and row["epoch"] == 2:  # epoch 2's checkpoint is already on disk
+            raise KeyboardInterrupt
+        append(self, name, row)
+
+    monkeypatch.setattr(RunFolder, "append", killed_at_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        search_run(tmp_path / "run", config, quiet=True)
+    assert [r["epoch"] for r in _lines(tmp_path / "run" / "super_metrics.jsonl")] == [1]
+    monkeypatch.setattr(RunFolder, "append", append)
+    search_run(tmp_path / "run", None, resume=True, quiet=True)
+    assert [r["epoch"] for r in _lines(tmp_path / "run" / "super_metrics.jsonl")] == [1, 2, 3]

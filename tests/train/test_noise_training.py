@@ -13,7 +13,7 @@ from qml.data import SizeLimit, load_task
 from qml.errors import InputError
 from qml.noise import NoiseModel, load_snapshot
 from qml.train import QuantumClassifier, TrainConfig, Trainer
-from qml.train.trainer import load_checkpoint, save_checkpoint
+from qml.train.checkpoint import load_checkpoint, save_checkpoint
 
 EPOCHS = 4
 KEYS = {"model", "optimizer", "scheduler", "rng", "noise_rng", "epoch", "history"}
@@ -209,3 +209,12 @@ def test_evaluation_runs_noise_free(data, noise, straight):
         logits = model.head(model.qmodule(data.x_valid))
     assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, data.y_valid)), rel=1e-6)
     assert accuracy == float((logits.argmax(1) == data.y_valid).float().mean())
+
+
+def test_checkpoint_history_rows_are_checked_against_the_epoch_metrics_fields():
+    from dataclasses import fields
+
+    from qml.train import EpochMetrics
+    from qml.train.checkpoint import EPOCH_FIELDS
+
+    assert EPOCH_FIELDS == {f.name for f in fields(EpochMetrics)}
