@@ -14,7 +14,7 @@ import torch
 
 from qml.errors import FileError, InputError
 from qml.files import FolderLock, write_atomic
-from qml.runs import RunConfig, RunFolder, train_run
+from qml.runs import RunConfig, RunFolder, SearchConfig, train_run
 from qml.train import TrainConfig
 
 HOLD = """
@@ -54,6 +54,14 @@ def test_qml_train_on_a_folder_in_use_exits_2_with_one_line(holder):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and f"in use by process {proc.pid}" in done.stderr
+
+
+def test_a_second_search_resume_on_a_folder_in_use_evaluates_nothing(holder):
+    run, proc = holder
+    (run / "config.json").write_text(json.dumps(SearchConfig().to_dict()))
+    done = subprocess.run(["qml", "search", "--resume", "--out", str(run)], capture_output=True, text=True)
+    assert done.returncode == 2 and f"in use by process {proc.pid}" in done.stderr
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "config.json"]
 
 
 def test_the_lock_of_a_killed_process_is_taken_over(holder):
