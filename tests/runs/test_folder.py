@@ -26,6 +26,18 @@ time.sleep(60)
 """
 
 
+def cli(argv: list[str], capsys) -> tuple[int, str]:
+    """The console script in-process: exit code and stderr."""
+    from qml.cli.main import main
+
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
 def _quick(**train) -> RunConfig:
     return RunConfig(task="digits2", blocks=1, train=TrainConfig(epochs=train.pop("epochs", 1), batch_size=64,
                                                                   **train))
@@ -48,19 +60,18 @@ def test_a_second_writer_gets_one_line_naming_the_holder(holder):
         RunFolder.resume(run) if (run / "config.json").exists() else RunFolder.create(run)
 
 
-def test_qml_train_on_a_folder_in_use_exits_2_with_one_line(holder):
+def test_qml_train_on_a_folder_in_use_exits_2_with_one_line(holder, capsys):
     run, proc = holder
-    done = subprocess.run(["qml", "train", "--task", "digits2", "--epochs", "1", "--out", str(run)],
-                          capture_output=True, text=True)
-    assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0 and f"in use by process {proc.pid}" in done.stderr
+    code, err = cli(["train", "--task", "digits2", "--epochs", "1", "--quiet", "--out", str(run)], capsys)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and f"in use by process {proc.pid}" in err
 
 
-def test_a_second_search_resume_on_a_folder_in_use_evaluates_nothing(holder):
+def test_a_second_search_resume_on_a_folder_in_use_evaluates_nothing(holder, capsys):
     run, proc = holder
     (run / "config.json").write_text(json.dumps(SearchConfig().to_dict()))
-    done = subprocess.run(["qml", "search", "--resume", "--out", str(run)], capture_output=True, text=True)
-    assert done.returncode == 2 and f"in use by process {proc.pid}" in done.stderr
+    code, err = cli(["search", "--resume", "--quiet", "--out", str(run)], capsys)
+    assert code == 2 and f"in use by process {proc.pid}" in err
     assert sorted(p.name for p in run.iterdir()) == [".lock", "config.json"]
 
 
@@ -141,12 +152,12 @@ def test_nan_in_a_config_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["[]", "{}", '{"fitness": "magic"}', '{"noise_factor": -1}'])
-def test_qml_search_resume_refuses_a_damaged_config_before_touching_anything(tmp_path, text):
+def test_qml_search_resume_refuses_a_damaged_config_before_touching_anything(tmp_path, text, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(text)
-    done = subprocess.run(["qml", "search", "--resume", "--out", str(run)], capture_output=True, text=True)
-    assert done.returncode == 2 and "config.json" in done.stderr and "Traceback" not in done.stderr
+    code, err = cli(["search", "--resume", "--quiet", "--out", str(run)], capsys)
+    assert code == 2 and "config.json" in err and err.count("\n") == 1
     assert sorted(p.name for p in run.iterdir()) == [".lock", "config.json"]
 
 
@@ -186,11 +197,11 @@ def test_a_failed_atomic_write_is_one_line_and_leaves_no_tmp(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_out_folder_that_cannot_be_made_is_one_line(tmp_path):
+def test_an_out_folder_that_cannot_be_made_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("")
-    done = subprocess.run(["qml", "train", "--task", "digits2", "--epochs", "1", "--out", str(tmp_path / "file" / "r")],
-                          capture_output=True, text=True)
-    assert done.returncode == 2 and "Traceback" not in done.stderr and "Not a directory" in done.stderr
+    code, err = cli(["train", "--task", "digits2", "--epochs", "1", "--quiet", "--out", str(tmp_path / "file" / "r")],
+                    capsys)
+    assert code == 2 and err.count("\n") == 1 and "Not a directory" in err
 
 
 def test_a_reader_needs_no_lock(tmp_path):

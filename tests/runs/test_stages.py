@@ -4,7 +4,6 @@ command, and a killed prune resumes to the result of an uninterrupted one."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import torch
@@ -46,9 +45,12 @@ def test_evaluate_applies_a_noise_factor_on_the_torch_twin_and_records_it(traine
     ["search", "--noise-factor", "0"],
     ["search", "--fitness-noise-factor", "inf"],
 ])
-def test_every_command_takes_the_same_noise_factors(argv, tmp_path):
-    done = subprocess.run(["qml", *argv, "--out", str(tmp_path / "r")], capture_output=True, text=True)
-    assert done.returncode == 2 and "expected a positive noise factor" in done.stderr
+def test_every_command_takes_the_same_noise_factors(argv, tmp_path, capsys):
+    from qml.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--out", str(tmp_path / "r")])
+    assert exited.value.code == 2 and "expected a positive noise factor" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
