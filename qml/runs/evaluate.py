@@ -19,6 +19,7 @@ class Evaluation:
     shots: int | None
     accuracy: float
     seconds: float
+    correct: list[bool]  # per input, in split order: for paired tests between methods on the same inputs
 
 
 def evaluate_run(run: Path, backend: str = "torch", *, shots: int | None = None, layout: list[int] | None = None,
@@ -43,11 +44,12 @@ def evaluate_run(run: Path, backend: str = "torch", *, shots: int | None = None,
     start = time.perf_counter()
     z = executor.expectations(model.qmodule, x, shots)
     seconds = time.perf_counter() - start
-    accuracy = model.accuracy_from(z, y)
+    correct = (model.predict_from(z) == y.cpu()).tolist()
+    accuracy = sum(correct) / len(correct)
     record = {"backend": backend, "shots": shots, "layout": layout, "noise_factor": noise_factor, "seed": seed,
               "split": split, "n": len(x), "accuracy": accuracy, "seconds": round(seconds, 3)}
     if getattr(executor, "last_transpiled", None) is not None:
         ops = executor.last_transpiled.count_ops()
         record["transpiled"] = {"depth": executor.last_transpiled.depth(), "ops": dict(ops)}
     folder.append(EVAL, record)
-    return Evaluation(backend, executor.describe(), split, len(x), shots, accuracy, seconds)
+    return Evaluation(backend, executor.describe(), split, len(x), shots, accuracy, seconds, correct)

@@ -70,10 +70,15 @@ class QuantumClassifier(torch.nn.Module):
         return self.post(z)[:, : self.n_classes] * self.logit_scale
 
     @torch.no_grad()
+    def predict_from(self, z: Tensor) -> Tensor:
+        """The predicted class of each input from ⟨Z⟩ measured elsewhere (an executor, hardware): the one rule
+        every accuracy in qml uses."""
+        logits = self.head(z.to(device=self.qmodule.theta.device, dtype=self.qmodule.theta.dtype))
+        return logits.argmax(1).cpu()
+
     def accuracy_from(self, z: Tensor, y: Tensor) -> float:
         """Accuracy of the predictions from ⟨Z⟩ measured elsewhere (an executor, hardware) against labels."""
-        logits = self.head(z.to(device=self.qmodule.theta.device, dtype=self.qmodule.theta.dtype))
-        return float((logits.argmax(1).cpu() == y.cpu()).float().mean())
+        return float((self.predict_from(z) == y.cpu()).float().mean())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.measure(x))
