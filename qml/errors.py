@@ -48,3 +48,11 @@ def did_you_mean(name: str, known, key=None) -> str:
     by_key = {key(k): k for k in known}
     near = difflib.get_close_matches(key(str(name)), list(by_key), n=1)
     return f" (did you mean {by_key[near[0]]!r}?)" if near else ""
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, as the CLI prints errors (``qml: warning: ...``); for facts a user must see but
+    that do not stop the work (a changed source file, a world-readable token file)."""
+    import sys
+
+    print(f"qml: warning: {message}", file=sys.stderr, flush=True)

@@ -47,3 +47,12 @@ def levels_arg(text: str) -> int:
     if not 2 <= value <= 64:
         raise argparse.ArgumentTypeError(f"expected 2 to 64 quantization levels (QuantumNAT uses 3-6), got {value}")
     return value
+
+
+def default_out(base, resume: bool = False):
+    """The default run folder: ``base``, or with ``resume`` the newest ``base-N``; else the first free one."""
+    candidates = [base] + [base.with_name(f"{base.name}-{n}") for n in range(2, 1000)]
+    if resume:
+        existing = [c for c in candidates if c.exists()]
+        return existing[-1] if existing else base
+    return next(c for c in candidates if not c.exists() or not any(c.iterdir()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import noise_factor_arg, positive_int
+from qml.cli.args import default_out, noise_factor_arg, positive_int
 from qml.errors import InputError
 
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from qml.search.evolution import EvolutionConfig
     from qml.search.supercircuit import SuperTrainConfig
 
-    out: Path = args.out or _fresh_folder(Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}",
+    out: Path = args.out or default_out(Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}",
                                           args.resume)
     config = None
     if not args.resume:
@@ -75,12 +75,3 @@ def run(args: argparse.Namespace) -> int:
             data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()))
     search_run(out, config, resume=args.resume, quiet=args.quiet)
     return 0
-
-
-def _fresh_folder(base: Path, resume: bool) -> Path:
-    """The default run folder: ``base``, or with --resume the newest ``base-N``; else the first free one."""
-    candidates = [base] + [base.with_name(f"{base.name}-{n}") for n in range(2, 1000)]
-    if resume:
-        existing = [c for c in candidates if c.exists()]
-        return existing[-1] if existing else base
-    return next(c for c in candidates if not c.exists() or not any(c.iterdir()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import layout_arg, levels_arg, noise_factor_arg, positive_float, positive_int
+from qml.cli.args import default_out, layout_arg, levels_arg, noise_factor_arg, positive_float, positive_int
 from qml.errors import InputError
 
 
@@ -35,7 +35,8 @@ def register(sub) -> None:
     noise.add_argument("--norm", action="store_true", help="post-measurement normalisation")
     noise.add_argument("--quant", type=levels_arg, metavar="LEVELS", help="post-measurement quantization levels")
     noise.add_argument("--quant-lambda", type=float, default=0.1, help="weight of the quantization MSE (default 0.1)")
-    p.add_argument("--out", type=Path, help="run folder: config, metrics, checkpoints, weights, circuit as QASM 3")
+    p.add_argument("--out", type=Path, help="run folder: config, metrics, checkpoints, weights, circuit as QASM 3 "
+                                            "(default runs/train-TASK-CIRCUIT, a new one each time)")
     p.add_argument("--resume", action="store_true", help="continue the killed run in --out from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -63,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise InputError("--resume needs --out RUN, the run folder to continue")
     config = None if args.resume else _config_from_args(args)
-    outcome = train_run(config, args.out, resume=args.resume, progress=False if args.quiet else None)
+    out = args.out or default_out(Path("runs") / f"train-{config.task}-{Path(config.circuit).stem}")
+    outcome = train_run(config, out, resume=args.resume, progress=False if args.quiet else None)
     last = outcome.result.history[-1]
     print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
           f"valid accuracy {last.valid_accuracy:.4f}")
     print(f"test accuracy {outcome.result.test_accuracy:.4f}" + (" (noise-free)" if outcome.noise else ""))
-    if args.out is not None:
-        print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0

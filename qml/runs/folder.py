@@ -22,6 +22,8 @@ CONFIG, METRICS, CHECKPOINT, MODEL, QASM, RESULT, EVAL, REPORT = (
     "report.md")
 # files that mean work was done: a folder without them was stopped before its first checkpoint
 WORK = (CHECKPOINT, MODEL, "super.pt", "evaluations.jsonl")
+# what a run writes before its first checkpoint: a folder holding only these is started again
+RESTARTABLE = (".lock", CONFIG, METRICS, "provenance.json", "sources")
 
 
 class RunFolder:
@@ -62,7 +64,7 @@ class RunFolder:
         if any((path / name).is_file() for name in WORK):
             raise InputError(f"--out {path} already holds a run; choose a new folder (or --resume it)")
         stray = sorted(p.name for p in path.iterdir()
-                       if p.name not in (".lock", CONFIG, METRICS) and ".tmp" not in p.name)
+                       if p.name not in RESTARTABLE and ".tmp" not in p.name)
         if stray:
             raise InputError(f"--out {path} exists and is not empty ({', '.join(stray[:3])}); choose a new folder")
 

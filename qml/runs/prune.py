@@ -10,9 +10,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qml.errors import PluginError
-from qml.runs.config import RunConfig
+from qml.runs import provenance
 from qml.runs.folder import CONFIG, MODEL, QASM, RESULT, RunFolder
-from qml.runs.model import load_run
+from qml.runs.model import load_run, read_run_config
+from qml.runs.provenance import record
 from qml.runs.train import noise_for
 
 PRUNE_STATE = "prune.pt"
@@ -67,7 +68,7 @@ def prune_run(run: Path, *, ratio: float = 0.5, start_ratio: float = 0.1, steps:
               lr: float | None = None, device: str | None = None, out: Path | None = None, resume: bool = False,
               say: Callable[[str], None] | None = print) -> PruneOutcome:
     source = RunFolder(run).require()
-    config = source.read_config(RunConfig)
+    config = read_run_config(source)
     out = Path(out) if out is not None else source.path / f"pruned-{ratio:g}"
     prune = make_gate_prune(ratio=ratio, start_ratio=min(start_ratio, ratio), steps=steps,
                             finetune_epochs=finetune_epochs)
@@ -87,6 +88,9 @@ def prune_run(run: Path, *, ratio: float = 0.5, start_ratio: float = 0.1, steps:
         device = device or config.device_name
         before = transpiled_counts(model, device, config.layout) if device else None
         folder.write_config(config)
+        record(folder, config, files={"circuit": provenance.source(source, "circuit", config.circuit),
+                                      "space": provenance.source(source, "space", config.space)},
+               device=config.device_name)
         context = PassContext(evaluate=evaluate, finetune=finetune_callback(data, finetune_config, noise), log=say)
         model, report = prune_model(prune, model, folder, context)
         after = transpiled_counts(model, device, config.layout) if device else None

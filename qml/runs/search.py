@@ -22,6 +22,7 @@ from qml.errors import InputError, PluginError
 from qml.runs.config import RunConfig, SearchConfig
 from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
 from qml.runs.model import build_model
+from qml.runs.provenance import record, source
 from qml.runs.train import seeded
 from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
 from qml.search.fitness import FitnessFunction
@@ -40,7 +41,7 @@ class Search:
 
         self.folder, self.config, self.say = folder, config, say
         self.device = Device.load(config.device)
-        self.space = space or load_space(config.space, **config.space_options)
+        self.space = space or load_space(source(folder, "space", config.space), **config.space_options)
         self.data = load_task(config.task, seed=config.seed, data_dir=config.data_dir)
         if self.space.circuit(self.space.largest()).n_inputs != self.data.n_features:
             raise InputError(f"design space {config.space!r} takes {self.space.circuit().n_inputs} features, task "
@@ -93,6 +94,7 @@ def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = 
     with folder:
         if not resume:
             folder.write_config(config)
+            record(folder, config, files={"space": config.space}, device=config.device)
         return _search(Search(folder, config, say, space), quiet)
 
 
@@ -196,6 +198,7 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
 
     config, data = s.config, s.data
     folder.write_config(rc)
+    record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name)
     with seeded(config.seed):
         model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
     noise = NoiseModel(s.device.snapshot, rc.layout, config.noise_factor)
@@ -243,6 +246,7 @@ def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
         pruned.load_weights(model)
     else:
         pruned.write_config(rc)
+        record(pruned, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name)
         model, _ = prune_model(pruner, model, pruned, PassContext(finetune=finetune_callback(data, rc.train, noise)))
         pruned.save_weights(model)
         circuit, theta = pruned_export(model)

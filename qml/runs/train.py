@@ -13,7 +13,8 @@ import torch
 
 from qml.runs.config import RunConfig
 from qml.runs.folder import CHECKPOINT, METRICS, MODEL, QASM, RunFolder
-from qml.runs.model import build_model
+from qml.runs.model import build_model, read_run_config
+from qml.runs.provenance import record
 
 
 @dataclass
@@ -51,13 +52,15 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
     folder = RunFolder.resume(out) if resume else None
     try:
         if resume:
-            config = folder.read_config(RunConfig)
+            config = read_run_config(folder)
             say(f"resuming {out}" if folder.has(CHECKPOINT) else f"restarting {out}: it stopped before its first "
                                                                   "checkpoint")
-        model, data, noise = _prepare(config, data, space)
+        model, data, noise = _prepare(config, data, space, folder)
         if out is not None and not resume:
             folder = RunFolder.create(out)
             folder.write_config(config)
+            record(folder, config, files={"circuit": config.circuit, "space": config.space},
+                   device=config.device_name)
         circuit = model.qmodule.circuit
         say(f"task {data.name}: {len(data.x_train)} train / {len(data.x_valid)} valid / {len(data.x_test)} test, "
             f"{data.n_classes} classes; circuit {circuit.name}: {circuit.n_wires} qubits, {len(circuit)} gates, "
@@ -71,7 +74,7 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
             folder.close()
 
 
-def _prepare(config: RunConfig, data=None, space=None):
+def _prepare(config: RunConfig, data=None, space=None, folder: RunFolder | None = None):
     """The run's model (fresh weights from its seed), data and noise model; every user mistake fails here."""
     from qml.data import load_task
     from qml.train import resolve_device
@@ -79,7 +82,7 @@ def _prepare(config: RunConfig, data=None, space=None):
     resolve_device(config.train.device)
     data = data or load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
     with seeded(config.train.seed):
-        model = build_model(config, data.n_features, data.n_classes, space)
+        model = build_model(config, data.n_features, data.n_classes, space, folder)
     noise = noise_for(config)
     if noise is not None:
         noise.placed(model.qmodule.circuit)

@@ -26,7 +26,7 @@ from tests.cli.test_cli import Done, assert_qml_error
 QML = [shutil.which("qml")] if shutil.which("qml") else [sys.executable, "-m", "qml.cli.main"]
 ENV = {**{k: v for k, v in os.environ.items() if k != DISABLE_ENV}, "PYTHONWARNINGS": "ignore",
        "OMP_NUM_THREADS": "1"}  # concurrent runs share 2 cores
-PRUNED_FILES = {"config.json", "model.pt", "circuit.qasm", "result.json"}
+PRUNED_FILES = {"config.json", "provenance.json", "model.pt", "circuit.qasm", "result.json"}
 
 
 def start(argv: list[str], cwd: Path, env: dict[str, str] = ENV) -> subprocess.Popen:
