@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from qml.passes.base import PassContext
+from qml.train import QuantumClassifier
 
 
 class Batches:
@@ -36,8 +37,12 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1024) -> 
     correct = 0
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(x[start:start + batch_size].to(device))
-            correct += int((logits.argmax(-1).cpu() == y[start:start + batch_size]).sum())
+            xb = x[start:start + batch_size].to(device)
+            if isinstance(model, QuantumClassifier):  # its one prediction rule (tie-aware quantized read-out)
+                predicted = model.readout(model.measure(xb))[1]
+            else:
+                predicted = model(xb).argmax(-1)
+            correct += int((predicted.cpu() == y[start:start + batch_size]).sum())
     model.train(was_training)
     return correct / len(x)
 

@@ -5,7 +5,14 @@
   uses the running statistics gathered in training;
 - quantization: values clamped to [-2, 2] and rounded to ``levels`` evenly spaced levels, with a
   straight-through gradient; ``quant_loss`` holds the MSE between quantized and unquantized values of the last
-  call, which the trainer adds with weight lambda."""
+  call, which the trainer adds with weight lambda.
+
+Quantized logits take few values, so two classes often share the top one (with 5 levels, 21-53 % of digits4's
+test inputs in ``bench/tie_readout.py``), and ``argmax`` would then pick the lowest class index.
+``predicted_class`` is the one read-out of a class: the class with the top quantized logit, a tie broken by the
+normalised values before rounding — what the measurement gave before the quantizer rounded it, available at
+inference (simulated or measured ⟨Z⟩ alike). Rounding never reverses an order, so this is the argmax of the
+unrounded values, and never contradicts a quantized logit that is alone at the top."""
 
 from __future__ import annotations
 
@@ -35,6 +42,10 @@ class PostMeasurement(nn.Module):
         return self.norm or self.levels is not None
 
     def forward(self, z: Tensor) -> Tensor:
+        return self.readout(z)[0]
+
+    def readout(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """(the stage's output, the same values before rounding): the second breaks ties in the first."""
         if self.norm:
             if z.shape[0] > 1:
                 mean, std = z.mean(0), z.std(0).clamp_min(1e-6)
@@ -50,5 +61,20 @@ class PostMeasurement(nn.Module):
             step = 2 * CLAMP / (self.levels - 1)
             q = torch.round((clamped + CLAMP) / step) * step - CLAMP
             self.quant_loss = torch.mean((q.detach() - z) ** 2)
-            z = z + (q - z).detach()
-        return z
+            return z + (q - z).detach(), z
+        return z, z
+
+
+def tied_top(logits: Tensor) -> Tensor:
+    """Per input (row), whether two or more classes share the top logit exactly."""
+    return (logits == logits.amax(1, keepdim=True)).sum(1) > 1
+
+
+def predicted_class(logits: Tensor, tiebreak: Tensor | None = None) -> Tensor:
+    """The class of each input (row): the top logit; among classes tied at the top, the one with the largest
+    ``tiebreak`` (same shape; the values before rounding); a tie left after that goes to the lowest index.
+    Without ``tiebreak`` this is ``argmax``."""
+    if tiebreak is None:
+        return logits.argmax(1)
+    top = logits == logits.amax(1, keepdim=True)
+    return tiebreak.masked_fill(~top, float("-inf")).argmax(1)

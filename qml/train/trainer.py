@@ -17,7 +17,7 @@ from qml.data import Dataset
 from qml.errors import InputError
 from qml.sim.module import QuantumModule
 from qml.train.checkpoint import load_checkpoint, save_checkpoint
-from qml.train.postprocess import PostMeasurement
+from qml.train.postprocess import PostMeasurement, predicted_class
 
 
 @dataclass
@@ -69,16 +69,24 @@ class QuantumClassifier(torch.nn.Module):
     def head(self, z: Tensor) -> Tensor:
         return self.post(z)[:, : self.n_classes] * self.logit_scale
 
+    def readout(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """(logits as ``head`` gives them, predicted classes) from ⟨Z⟩: the class is ``predicted_class``'s, the
+        top logit with a tie between quantized logits broken by the values before rounding."""
+        out, unrounded = self.post.readout(z)
+        logits = out[:, : self.n_classes] * self.logit_scale
+        tiebreak = unrounded[:, : self.n_classes] if self.post.levels is not None else None
+        return logits, predicted_class(logits, tiebreak)
+
     @torch.no_grad()
     def predict_from(self, z: Tensor) -> Tensor:
         """The predicted class of each input from ⟨Z⟩ measured elsewhere (an executor, hardware): the one rule
-        every accuracy in qml uses."""
-        logits = self.head(z.to(device=self.qmodule.theta.device, dtype=self.qmodule.theta.dtype))
-        return logits.argmax(1).cpu()
+        every accuracy in qml uses (``readout``)."""
+        return self.readout(z.to(device=self.qmodule.theta.device, dtype=self.qmodule.theta.dtype))[1].cpu()
 
     def accuracy_from(self, z: Tensor, y: Tensor) -> float:
-        """Accuracy of the predictions from ⟨Z⟩ measured elsewhere (an executor, hardware) against labels."""
-        return float((self.predict_from(z) == y.cpu()).float().mean())
+        """Accuracy of the predictions from ⟨Z⟩ measured elsewhere (an executor, hardware) against labels (a
+        fraction in float64, equal to ``Trainer.evaluate``'s on the same predictions)."""
+        return float((self.predict_from(z) == y.cpu()).double().mean())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.measure(x))
@@ -159,14 +167,15 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, x: Tensor, y: Tensor, batch_size: int = 1024) -> tuple[float, float]:
-        """(accuracy, mean cross-entropy) on features x and labels y."""
+        """(accuracy, mean cross-entropy) on features x and labels y; the accuracy counts ``model.readout``'s
+        predicted classes, as every accuracy in qml does."""
         self.model.eval()
         correct, loss = 0, 0.0
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(self.device), y[i:i + batch_size].to(self.device)
-            logits = self.model(xb)
+            logits, predicted = self.model.readout(self.model.measure(xb))
             loss += torch.nn.functional.cross_entropy(logits, yb, reduction="sum").item()
-            correct += int((logits.argmax(1) == yb).sum())
+            correct += int((predicted == yb).sum())
         return correct / len(x), loss / len(x)
 
     def fit(self, data: Dataset, progress: bool | None = None,

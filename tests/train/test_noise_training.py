@@ -208,7 +208,7 @@ def test_evaluation_runs_noise_free(data, noise, straight):
     with torch.no_grad():
         logits = model.head(model.qmodule(data.x_valid))
     assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, data.y_valid)), rel=1e-6)
-    assert accuracy == float((logits.argmax(1) == data.y_valid).float().mean())
+    assert accuracy == float((model.predict_from(model.qmodule(data.x_valid)) == data.y_valid).double().mean())
 
 
 def test_checkpoint_history_rows_are_checked_against_the_epoch_metrics_fields():

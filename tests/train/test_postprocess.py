@@ -125,3 +125,28 @@ def test_quantization_follows_normalisation(z):
 def test_bad_level_counts_are_input_errors(levels):
     with pytest.raises(InputError, match="quantization levels must be an integer from 2 to 64"):
         PostMeasurement(4, levels=levels)
+
+
+# -- read-out: the values before rounding ----------------------------------------------------------------------
+def test_readout_gives_the_output_and_the_values_before_clamping_and_rounding():
+    z = torch.tensor([[-0.4, 0.6, 1.4, -1.6, 7.0]], dtype=torch.float64)
+    out, unrounded = PostMeasurement(5, levels=5).readout(z)
+    torch.testing.assert_close(out, torch.tensor([[0.0, 1.0, 1.0, -2.0, 2.0]], dtype=torch.float64), rtol=0, atol=0)
+    torch.testing.assert_close(unrounded, z, rtol=0, atol=0)
+
+
+def test_readout_values_before_rounding_are_the_normalised_ones(z):
+    _, unrounded = PostMeasurement(4, norm=True, levels=5).readout(z)
+    torch.testing.assert_close(unrounded, PostMeasurement(4, norm=True)(z), rtol=0, atol=0)
+
+
+def test_forward_is_the_readouts_output(z):
+    post = PostMeasurement(4, norm=True, levels=5)
+    torch.testing.assert_close(post(z), post.readout(z)[0], rtol=0, atol=0)
+
+
+def test_values_that_round_to_one_level_come_out_bit_identical():
+    """Ties between quantized outputs are exact, so they can be found with ``==``."""
+    out = PostMeasurement(4, levels=6)(torch.tensor([[0.05, 0.61, -0.13, 0.3]], dtype=torch.float32))
+    assert out[0, 0] == out[0, 1] == out[0, 3] != out[0, 2]
+    torch.testing.assert_close(out, torch.tensor([[0.4, 0.4, -0.4, 0.4]]))  # 6 levels: ±2, ±1.2, ±0.4
