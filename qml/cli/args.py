@@ -56,3 +56,16 @@ def default_out(base, resume: bool = False):
         existing = [c for c in candidates if c.exists()]
         return existing[-1] if existing else base
     return next(c for c in candidates if not c.exists() or not any(c.iterdir()))
+
+
+def task_and_data(args) -> tuple[str, str | None]:
+    """``--task`` or ``--data FILE`` (then the task is named after the file), never both."""
+    from pathlib import Path
+
+    from qml.errors import InputError
+
+    if args.data is not None:
+        if args.task is not None:
+            raise InputError("give --task or --data FILE, not both")
+        return Path(args.data).stem, str(Path(args.data).resolve())
+    return args.task or "digits4", None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import default_out, noise_factor_arg, positive_int
+from qml.cli.args import default_out, noise_factor_arg, positive_int, task_and_data
 from qml.errors import InputError
 
 
@@ -14,7 +14,8 @@ def register(sub) -> None:
                        description="Train a SuperCircuit, co-search subcircuit x layout with evolution, retrain the "
                                    "winner with the device's noise, prune it (qml-quantum plugin) and evaluate it "
                                    "on the Aer twin next to the human baseline. Every stage resumes with --resume.")
-    p.add_argument("--task", default="digits4")
+    p.add_argument("--task", help="dataset (default digits4; see qml train --help)")
+    p.add_argument("--data", type=Path, metavar="FILE.npz", help="your own data instead of --task (see qml train)")
     p.add_argument("--data-dir", type=Path)
     p.add_argument("--space", default="u3cu3", help="design space: a built-in name (u3cu3, zz_ry, rxyz, zx_xx, "
                                                     "ibm_basis) or a .py file defining space()")
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from qml.search.evolution import EvolutionConfig
     from qml.search.supercircuit import SuperTrainConfig
 
-    out: Path = args.out or default_out(Path("runs") / f"search-{args.task}-{Path(args.space).stem}-{args.device}",
+    task, data_file = (args.task or "digits4", None) if args.resume else task_and_data(args)
+    out: Path = args.out or default_out(Path("runs") / f"search-{task}-{Path(args.space).stem}-{args.device}",
                                           args.resume)
     config = None
     if not args.resume:
@@ -64,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if Path(space).is_file():
             space = str(Path(space).resolve())  # the run must find its space file from any folder
         config = SearchConfig(
-            task=args.task, space=space, space_options=options, device=args.device, fitness=args.fitness,
-            valid_size=args.valid_size,
+            task=task, data_file=data_file, space=space, space_options=options, device=args.device,
+            fitness=args.fitness, valid_size=args.valid_size,
             super_train=SuperTrainConfig(args.super_epochs, sampler=args.sampler, seed=args.seed),
             evolution=EvolutionConfig(args.population, args.parents, args.mutations, args.mutation_prob,
                                       args.crossovers, args.generations, args.seed),

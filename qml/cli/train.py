@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import default_out, layout_arg, levels_arg, noise_factor_arg, positive_float, positive_int
+from qml.cli.args import (
+    default_out,
+    layout_arg,
+    levels_arg,
+    noise_factor_arg,
+    positive_float,
+    positive_int,
+    task_and_data,
+)
 from qml.errors import InputError
 
 
@@ -13,9 +21,10 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a circuit classifier on a task",
                        description="Train a circuit classifier, optionally with a device's noise injected, and print "
                                    "its test accuracy.")
-    p.add_argument("--task", default="digits4",
-                   help="dataset: digits4 (default), digits2 (bundled); mnist4, mnist2, fashion4, fashion2 "
-                        "(IDX files); vowel4 (UCI vowel-context.data)")
+    p.add_argument("--task", help="dataset: digits4 (default), digits2, mnist4, mnist2 (bundled); fashion4, fashion2 "
+                                   "(Debian's dataset-fashion-mnist or --data-dir); vowel4 (UCI vowel-context.data)")
+    p.add_argument("--data", type=Path, metavar="FILE.npz",
+                   help="your own data: arrays x (N, F) and y (N,), or x_train, y_train, x_test, y_test")
     p.add_argument("--data-dir", type=Path, help="folder holding the task's data files (default: $QML_DATA_DIR, "
                                                  "then /usr/share/datasets/fashion-mnist for Fashion-MNIST)")
     p.add_argument("--circuit", default="u3cu3", help="built-in circuit name or path to a .py file (default u3cu3)")
@@ -54,8 +63,9 @@ def _config_from_args(args: argparse.Namespace):
     circuit = args.circuit
     if Path(circuit).is_file():
         circuit = str(Path(circuit).resolve())  # the run must find its circuit from any folder
-    return RunConfig(args.task, circuit, args.blocks, train, args.device, args.layout, args.norm, args.quant,
-                     None if args.data_dir is None else str(Path(args.data_dir).resolve()))
+    task, data_file = task_and_data(args)
+    return RunConfig(task, circuit, args.blocks, train, args.device, args.layout, args.norm, args.quant,
+                     None if args.data_dir is None else str(Path(args.data_dir).resolve()), data_file=data_file)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """The task registry. ``digits4`` / ``digits2``: scikit-learn's bundled 8x8 digits (no download), classes 0-3 (or
-3 and 6 for the 2-class task), average-pooled 2x2 to 4x4 = 16 features, stratified 60 / 15 / 25 split. The
-image tasks (``images.py``) and ``vowel4`` (``vowel.py``) read files the user has; nothing is downloaded."""
+3 and 6 for the 2-class task), average-pooled 2x2 to 4x4 = 16 features, stratified 60 / 15 / 25 split.
+``mnist4`` / ``mnist2`` (``mnist.py``) read the user's IDX files, else the real MNIST subset qml ships; the other
+image tasks (``images.py``) and ``vowel4`` (``vowel.py``) read files the user has; nothing is downloaded. The
+user's own ``.npz`` files: ``user_data.load_data``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qml.data.images import FASHION, MNIST, load_images
+from qml.data.images import FASHION, load_images
+from qml.data.mnist import load_mnist
 from qml.data.splits import (
     ANGLE_SCALE,
     Dataset,
@@ -35,6 +38,10 @@ def _digits(name: str, classes: tuple[int, ...], seed: int = 0, data_dir: str | 
             limit: SizeLimit | None = None) -> Dataset:
     from sklearn.datasets import load_digits
 
+    if data_dir is not None:  # refused rather than ignored: the user believes the folder is read
+        raise InputError(f"{name} reads no data folder (its images ship with scikit-learn), but {data_dir} was given; "
+                         f"leave out --data-dir (data_dir= in Python), or pick a task that reads files: "
+                         f"{', '.join(n for n in task_names() if not n.startswith('digits'))}")
     limit = limit or SizeLimit()
     bunch = load_digits()
     x, y = select_classes(_pool(bunch.images / 16.0, 2).reshape(-1, 16), bunch.target, classes)  # pixels 0..16
@@ -42,14 +49,15 @@ def _digits(name: str, classes: tuple[int, ...], seed: int = 0, data_dir: str | 
     test, valid, train = stratified_split(y, (0.25, 0.15), rng)
     parts = [idx[stratified_take(y[idx], n, rng)] for idx, n in
              ((train, limit.train), (valid, limit.valid), (test, limit.test))]
-    return to_dataset(name, [(x[idx], y[idx]) for idx in parts], len(classes), rng)
+    return to_dataset(name, [(x[idx], y[idx]) for idx in parts], len(classes), rng,
+                      source="scikit-learn's bundled digits (load_digits)")
 
 
 _TASKS: dict[str, Callable[..., Dataset]] = {
     "digits4": partial(_digits, "digits4", (0, 1, 2, 3)),
     "digits2": partial(_digits, "digits2", (3, 6)),
-    "mnist4": partial(load_images, "mnist4", MNIST, (0, 1, 2, 3)),
-    "mnist2": partial(load_images, "mnist2", MNIST, (3, 6)),
+    "mnist4": partial(load_mnist, "mnist4", (0, 1, 2, 3)),
+    "mnist2": partial(load_mnist, "mnist2", (3, 6)),
     "fashion4": partial(load_images, "fashion4", FASHION, (0, 1, 2, 3)),
     "fashion2": partial(load_images, "fashion2", FASHION, (3, 6)),
     "vowel4": partial(load_vowel, "vowel4"),
@@ -63,10 +71,12 @@ def task_names() -> list[str]:
 def load_task(name: str, seed: int = 0, data_dir: str | Path | None = None, limit: SizeLimit | None = None) -> Dataset:
     """Load a task by name; unknown names list the available ones. ``seed`` fixes the split and any subset.
 
-    - ``digits4``, ``digits2``: bundled with scikit-learn, 16 features.
+    - ``digits4``, ``digits2``: bundled with scikit-learn, 16 features; they read no files, so a ``data_dir`` is
+      an ``InputError`` rather than silently ignored.
     - ``mnist4``, ``mnist2``, ``fashion4``, ``fashion2``: MNIST / Fashion-MNIST IDX files
       (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
-      ``t10k-labels-idx1-ubyte``, each plain or ``.gz``), 16 features; classes 0-3, or 3 vs 6.
+      ``t10k-labels-idx1-ubyte``, each plain or ``.gz``), 16 features; classes 0-3, or 3 vs 6. Without MNIST
+      files, ``mnist4`` / ``mnist2`` use the 5,000 real MNIST images qml ships (``qml.data.mnist``).
     - ``vowel4``: the UCI file ``vowel-context.data``, 10 PCA features, 4 vowels.
 
     Files are looked for in ``data_dir`` (and its sub-folders such as ``fashion-mnist/``, ``mnist/``, ``vowel/``)
@@ -74,7 +84,7 @@ def load_task(name: str, seed: int = 0, data_dir: str | Path | None = None, limi
     (``apt install dataset-fashion-mnist``). A missing or malformed file is an ``InputError`` naming it.
 
     ``limit`` caps each split (stratified, seeded); ``None`` is the task's default: all samples, except 5,000
-    training images for the image tasks (see ``qml.data.images``); ``SizeLimit()`` keeps everything."""
+    training images for the IDX image tasks (see ``qml.data.images``); ``SizeLimit()`` keeps everything."""
     if name not in _TASKS:
         raise InputError(f"unknown task {name!r}: expected one of {', '.join(task_names())}")
     return _TASKS[name](seed=seed, data_dir=data_dir, limit=limit)

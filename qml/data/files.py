@@ -51,6 +51,11 @@ def find_files(task: str, source: Source, names: tuple[str, ...], data_dir: str 
     raise _missing(task, source, names[0], dirs)
 
 
+def has_files(source: Source, names: tuple[str, ...], data_dir: str | Path | None = None) -> bool:
+    """Whether any candidate folder holds any of ``names``: a task with a bundled fallback reads files only then."""
+    return any(_lookup(folder, name) is not None for folder in candidate_dirs(source, data_dir) for name in names)
+
+
 def _lookup(folder: Path, name: str) -> Path | None:
     for candidate in (folder / name, folder / f"{name}.gz"):
         if candidate.is_file():

@@ -83,4 +83,4 @@ def load_images(name: str, source: Source, classes: tuple[int, ...], seed: int =
     test = stratified_take(y_test, limit.test, rng)
     splits = [(crop_pool(images[train]) / scale, y[train]), (crop_pool(images[valid]) / scale, y[valid]),
               (crop_pool(test_images[test]) / test_scale, y_test[test])]
-    return to_dataset(name, splits, len(classes), rng)
+    return to_dataset(name, splits, len(classes), rng, source=f"{source.title} IDX files in {paths[0].parent}")

@@ -30,6 +30,7 @@ class Dataset:
     n_classes: int
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    source: str = ""  # where the samples came from: a file, a folder, or what qml ships
 
     @property
     def n_features(self) -> int:
@@ -59,14 +60,16 @@ def select_classes(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]) -> tu
     return x[keep], relabel[y[keep]]
 
 
-def stratified_split(y: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator) -> list[np.ndarray]:
-    """Indices of ``y`` cut per class into consecutive parts of the given fractions (the last takes the rest)."""
+def stratified_split(y: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator,
+                     minimum: int = 0) -> list[np.ndarray]:
+    """Indices of ``y`` cut per class into consecutive parts of the given fractions (the last takes the rest).
+    ``minimum``: each fractional part gets at least that many of every class (for small user data sets)."""
     parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         start = 0
         for part, fraction in zip(parts, fractions, strict=False):
-            stop = start + round(fraction * len(idx))
+            stop = start + max(minimum, round(fraction * len(idx)))
             part.append(idx[start:stop])
             start = stop
         parts[-1].append(idx[start:])
@@ -86,7 +89,7 @@ def stratified_take(y: np.ndarray, limit: int | None, rng: np.random.Generator) 
 
 
 def to_dataset(name: str, splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int,
-               rng: np.random.Generator) -> Dataset:
+               rng: np.random.Generator, source: str = "") -> Dataset:
     """Standardize (train, valid, test) with the training statistics x ``ANGLE_SCALE``, shuffle each split."""
     x_train = splits[0][0]
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
@@ -96,4 +99,4 @@ def to_dataset(name: str, splits: list[tuple[np.ndarray, np.ndarray]], n_classes
         tensors.append(torch.tensor((x[order] - mean) / std * ANGLE_SCALE, dtype=torch.float32))
         tensors.append(torch.tensor(y[order], dtype=torch.long))
     return Dataset(name, *tensors, n_classes, torch.tensor(mean, dtype=torch.float32),
-                   torch.tensor(std, dtype=torch.float32))
+                   torch.tensor(std, dtype=torch.float32), source)

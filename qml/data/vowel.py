@@ -69,4 +69,5 @@ def load_vowel(name: str = "vowel4", seed: int = 0, data_dir: str | Path | None 
     parts = [idx[stratified_take(y[idx], n, rng)] for idx, n in
              ((train, limit.train), (valid, limit.valid), (test, limit.test))]
     pca = PCA(n_components=min(N_COMPONENTS, len(parts[0])), random_state=seed).fit(x[parts[0]])
-    return to_dataset(name, [(pca.transform(x[idx]), y[idx]) for idx in parts], len(classes), rng)
+    return to_dataset(name, [(pca.transform(x[idx]), y[idx]) for idx in parts], len(classes), rng,
+                      source=str(path))

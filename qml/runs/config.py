@@ -30,6 +30,9 @@ class RunConfig:
     space: str | None = None  # a searched circuit: design space name or file, its options and the gene
     space_options: dict | None = None
     gene: list[int] | None = None
+    data_file: str | None = None  # the user's .npz (then ``task`` is only its name)
+
+    ADDED_LATER = ("data_file",)
 
     def __post_init__(self) -> None:
         if self.blocks < 1:
@@ -54,7 +57,7 @@ class SearchConfig:
     ``noise_factor`` scales the noise injected while retraining; ``fitness_noise_factor`` the noise the fitness
     scores candidates under (1: the device as calibrated; the ``aer`` fitness can only use 1)."""
 
-    ADDED_LATER = ("fitness_noise_factor",)
+    ADDED_LATER = ("fitness_noise_factor", "data_file")
 
     task: str = "digits4"
     space: str = "u3cu3"
@@ -73,6 +76,7 @@ class SearchConfig:
     shots: int = 1024
     seed: int = 0
     data_dir: str | None = None
+    data_file: str | None = None
 
     def __post_init__(self) -> None:
         from qml.search.fitness import KINDS

@@ -42,14 +42,26 @@ def build_model(config: RunConfig, n_features: int, n_classes: int, space=None,
 
 def load_run(run: Path | str | RunFolder, config: RunConfig | None = None, weights: str = MODEL):
     """A trained run: its config, its task's data (same seed and split) and the model with its trained weights."""
-    from qml.data import load_task
-
     folder = run if isinstance(run, RunFolder) else RunFolder(run)
     config = config or read_run_config(folder)
-    data = load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
+    data = load_run_data(config.task, config.train.seed, config.data_dir, config.data_file, folder)
     model = build_model(config, data.n_features, data.n_classes, folder=folder)
     folder.load_weights(model, weights)
     return config, data, model
+
+
+def load_run_data(task: str, seed: int, data_dir: str | None = None, data_file: str | None = None,
+                  folder: RunFolder | None = None):
+    """A run's data: the user's ``.npz`` file (checked against the hash the run recorded) or a named task."""
+    from qml.data import load_data, load_task
+
+    if data_file is None:
+        return load_task(task, seed=seed, data_dir=data_dir)
+    if folder is not None:
+        from qml.runs.provenance import check_unchanged
+
+        check_unchanged(folder, "data", data_file)
+    return load_data(data_file, seed=seed)
 
 
 def load_run_config(run: Path | str) -> RunConfig:

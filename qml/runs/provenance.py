@@ -37,9 +37,12 @@ def is_user_file(name: str | None) -> bool:
     return name is not None and (name.endswith(".py") or "/" in name or "\\" in name) and Path(name).is_file()
 
 
-def record(folder, config, *, files: dict[str, str | None], device: str | None) -> None:
-    """Copy the user's files into ``folder/sources`` and write ``provenance.json``."""
+def record(folder, config, *, files: dict[str, str | None], device: str | None, data: str | None = None) -> None:
+    """Copy the user's files into ``folder/sources``, hash the user's data file (not copied: it can be large) and
+    write ``provenance.json``."""
     entries = {}
+    if data is not None:
+        entries["data"] = {"path": str(Path(data).resolve()), "sha256": sha256(Path(data))}
     for kind, name in files.items():
         if not is_user_file(name):
             continue
@@ -84,3 +87,14 @@ def source(folder, kind: str, name: str) -> str:
         warn(f"{original} changed since {folder.path} was made; using the copy stored with the run "
              f"({entry['stored']})")
     return str(stored)
+
+
+def check_unchanged(folder, kind: str, name: str) -> None:
+    """Warn when a file the run only hashed (its data) is not what the run was made from."""
+    path = Path(folder.path) / PROVENANCE
+    if not path.is_file():
+        return
+    entry = folder.read_json(PROVENANCE).get("files", {}).get(kind)
+    if isinstance(entry, dict) and Path(name).is_file() and sha256(Path(name)) != entry.get("sha256"):
+        warn(f"{name} changed since {folder.path} was made (its {kind} hash differs): results will not match "
+             "the run's")

@@ -21,7 +21,7 @@ from pathlib import Path
 from qml.errors import InputError, PluginError
 from qml.runs.config import RunConfig, SearchConfig
 from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
-from qml.runs.model import build_model
+from qml.runs.model import build_model, load_run_data
 from qml.runs.provenance import record, source
 from qml.runs.train import seeded
 from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
@@ -35,14 +35,13 @@ class Search:
     """One search's shared objects: config, device, space, data; and its run folder."""
 
     def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None], space=None) -> None:
-        from qml.data import load_task
         from qml.device import Device
         from qml.search.loader import load_space
 
         self.folder, self.config, self.say = folder, config, say
         self.device = Device.load(config.device)
         self.space = space or load_space(source(folder, "space", config.space), **config.space_options)
-        self.data = load_task(config.task, seed=config.seed, data_dir=config.data_dir)
+        self.data = load_run_data(config.task, config.seed, config.data_dir, config.data_file, folder)
         if self.space.circuit(self.space.largest()).n_inputs != self.data.n_features:
             raise InputError(f"design space {config.space!r} takes {self.space.circuit().n_inputs} features, task "
                              f"{config.task!r} gives {self.data.n_features}")
@@ -68,7 +67,11 @@ def check_search(config: SearchConfig):
 
     Device.load(config.device)
     space = load_space(config.space, **config.space_options)
-    if config.task not in task_names():
+    if config.data_file is not None:
+        from qml.data import load_data
+
+        load_data(config.data_file, seed=config.seed)  # every problem with the user's file, before anything runs
+    elif config.task not in task_names():
         raise InputError(f"unknown task {config.task!r}: expected one of {', '.join(task_names())}")
     make_sampler(config.super_train.sampler, space, random.Random(0))
     try:
@@ -94,7 +97,7 @@ def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = 
     with folder:
         if not resume:
             folder.write_config(config)
-            record(folder, config, files={"space": config.space}, device=config.device)
+            record(folder, config, files={"space": config.space}, device=config.device, data=config.data_file)
         return _search(Search(folder, config, say, space), quiet)
 
 
@@ -183,7 +186,8 @@ def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
 
     train = TrainConfig(config.retrain_epochs, 32, config.retrain_lr, seed=config.seed,
                         noise_factor=config.noise_factor)
-    rc = RunConfig(config.task, config.space, HUMAN_BLOCKS, train, config.device, layout, data_dir=config.data_dir)
+    rc = RunConfig(config.task, config.space, HUMAN_BLOCKS, train, config.device, layout, data_dir=config.data_dir,
+                   data_file=config.data_file)
     if gene is not None:
         rc = replace(rc, space=config.space, space_options=config.space_options, gene=gene)
     return rc
@@ -198,7 +202,7 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
 
     config, data = s.config, s.data
     folder.write_config(rc)
-    record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name)
+    record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name, data=rc.data_file)
     with seeded(config.seed):
         model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
     noise = NoiseModel(s.device.snapshot, rc.layout, config.noise_factor)

@@ -13,7 +13,7 @@ import torch
 
 from qml.runs.config import RunConfig
 from qml.runs.folder import CHECKPOINT, METRICS, MODEL, QASM, RunFolder
-from qml.runs.model import build_model, read_run_config
+from qml.runs.model import build_model, load_run_data, read_run_config
 from qml.runs.provenance import record
 
 
@@ -60,7 +60,7 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
             folder = RunFolder.create(out)
             folder.write_config(config)
             record(folder, config, files={"circuit": config.circuit, "space": config.space},
-                   device=config.device_name)
+                   device=config.device_name, data=config.data_file)
         circuit = model.qmodule.circuit
         say(f"task {data.name}: {len(data.x_train)} train / {len(data.x_valid)} valid / {len(data.x_test)} test, "
             f"{data.n_classes} classes; circuit {circuit.name}: {circuit.n_wires} qubits, {len(circuit)} gates, "
@@ -76,11 +76,10 @@ def train_run(config: RunConfig | None, out: Path | None = None, *, resume: bool
 
 def _prepare(config: RunConfig, data=None, space=None, folder: RunFolder | None = None):
     """The run's model (fresh weights from its seed), data and noise model; every user mistake fails here."""
-    from qml.data import load_task
     from qml.train import resolve_device
 
     resolve_device(config.train.device)
-    data = data or load_task(config.task, seed=config.train.seed, data_dir=config.data_dir)
+    data = data or load_run_data(config.task, config.train.seed, config.data_dir, config.data_file, folder)
     with seeded(config.train.seed):
         model = build_model(config, data.n_features, data.n_classes, space, folder)
     noise = noise_for(config)

@@ -259,3 +259,33 @@ def test_no_command_prints_help_and_returns_2(capsys):
 def test_version_flag(capsys):
     done = _main(["--version"], capsys)
     assert done.returncode == 0 and done.stdout.strip() == "qml 0.1.0"
+
+
+def test_an_abbreviated_flag_is_an_argparse_error(capsys):
+    """``--data-d`` is not read as ``--data-dir``: a prefix names no flag, so a misspelt one never runs a command."""
+    done = _main(["train", "--data-d", "x", "--epochs", "1"], capsys)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "qml: error: unrecognized arguments: --data-d x"
+
+
+def test_no_qml_parser_matches_flag_prefixes():
+    import argparse
+
+    from qml.cli.main import build_parser
+
+    def tree(parser, path):
+        yield path, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from tree(child, f"{path} {name}")
+
+    parsers = dict(tree(build_parser(), "qml"))
+    assert {"qml train", "qml noise show", "qml passes apply"} <= set(parsers)
+    assert [path for path, parser in parsers.items() if parser.allow_abbrev] == []
+
+
+def test_a_data_folder_for_a_task_that_reads_none_is_a_clean_error(tmp_path, capsys):
+    done = _main(["train", "--task", "digits2", "--data-dir", str(tmp_path), "--epochs", "1", "--quiet",
+                  "--out", str(tmp_path / "run")], capsys)
+    assert_qml_error(done, f"digits2 reads no data folder (its images ship with scikit-learn), but {tmp_path}")

@@ -92,7 +92,22 @@ def test_unknown_task_is_an_input_error_listing_the_tasks():
         load_task("mnist")
 
 
-def test_digits_ignore_the_data_folder_and_honour_a_size_limit(tmp_path):
-    d = load_task("digits2", data_dir=tmp_path / "unused", limit=SizeLimit(train=10, valid=4, test=6))
+def test_digits_honour_a_size_limit():
+    d = load_task("digits2", limit=SizeLimit(train=10, valid=4, test=6))
     assert [len(d.y_train), len(d.y_valid), len(d.y_test)] == [10, 4, 6]
     assert torch.bincount(d.y_train).tolist() == [5, 5]
+
+
+@pytest.mark.parametrize("name", ["digits4", "digits2"])
+def test_a_data_folder_given_to_a_task_that_reads_none_is_refused(tmp_path, name):
+    """Silently ignoring it would let a user believe their files were read."""
+    with pytest.raises(qml.InputError) as info:
+        load_task(name, data_dir=tmp_path)
+    assert str(info.value) == (
+        f"{name} reads no data folder (its images ship with scikit-learn), but {tmp_path} was given; leave out "
+        f"--data-dir (data_dir= in Python), or pick a task that reads files: fashion2, fashion4, mnist2, mnist4, "
+        f"vowel4")
+
+
+def test_digits_name_their_source(digits4):
+    assert digits4.source == "scikit-learn's bundled digits (load_digits)"

@@ -161,14 +161,15 @@ def test_missing_files_say_what_was_looked_for_where_and_how_to_get_it(tmp_path)
         f"Python) or QML_DATA_DIR; qml downloads nothing")
 
 
-def test_mnist_without_any_folder_says_none_was_given(monkeypatch):
+def test_without_any_folder_the_error_says_none_was_given(monkeypatch):
     monkeypatch.delenv("QML_DATA_DIR", raising=False)
-    with pytest.raises(InputError) as info:
-        load_task("mnist2")
-    assert str(info.value) == (
-        "mnist2 needs the MNIST file train-images-idx3-ubyte (or train-images-idx3-ubyte.gz); no data folder was "
-        "given: download the four IDX files from https://yann.lecun.com/exdb/mnist/ and pass their folder with "
-        "--data-dir (data_dir= in Python) or QML_DATA_DIR; qml downloads nothing")
+    with pytest.raises(InputError, match=r"^x needs the Test file a \(or a.gz\); no data folder was given: get it "
+                                         r"somewhere; qml downloads nothing$"):
+        find_files("x", Source("Test", ("sub",), "get it somewhere"), ("a", "b"))
+
+
+def test_image_tasks_name_the_folder_they_read(mnist_dir):
+    assert load_task("mnist4", data_dir=mnist_dir).source == f"MNIST IDX files in {mnist_dir}"
 
 
 def test_system_folder_appears_in_the_error_when_nothing_is_found(tmp_path, monkeypatch):

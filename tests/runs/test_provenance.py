@@ -96,3 +96,47 @@ def test_qml_train_without_out_writes_a_default_run_folder_and_says_where(tmp_pa
     assert [line for line in out if line.startswith("wrote")] == ["wrote runs/train-digits2-u3cu3",
                                                                   "wrote runs/train-digits2-u3cu3-2"]
     assert (tmp_path / "runs" / "train-digits2-u3cu3-2" / "model.pt").is_file()
+
+
+def _npz(path, n=60, features=10, classes=2, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.normal(size=(n, features)) + y[:, None] * 1.5
+    np.savez(path, x=x.astype(np.float32), y=y)
+    return path
+
+
+def test_qml_train_and_eval_run_on_the_users_npz_and_record_its_hash(tmp_path, capsys):
+    import hashlib
+
+    data = _npz(tmp_path / "mine.npz")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "2", "--quiet", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["task"], config["data_file"]) == ("mine", str(data))
+    entry = json.loads((out / "provenance.json").read_text())["files"]["data"]
+    assert entry["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert main(["eval", str(out)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    _npz(data, seed=1)  # the file changes under the run
+    evaluate_run(out, "torch")
+    assert f"{data} changed since {out} was made" in capsys.readouterr().err
+
+
+def test_task_and_data_together_are_refused(tmp_path, capsys):
+    data = _npz(tmp_path / "mine.npz")
+    assert main(["train", "--task", "digits2", "--data", str(data), "--out", str(tmp_path / "r")]) == 2
+    assert "give --task or --data FILE, not both" in capsys.readouterr().err
+
+
+def test_a_bad_npz_is_one_line_before_any_folder_is_made(tmp_path, capsys):
+    import numpy as np
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((10, 4)), y=np.zeros(10, dtype=int))  # one class
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err
+    assert not (tmp_path / "r").exists()
