@@ -9,17 +9,28 @@ import sys
 from qml.errors import QmlError
 
 
+class Parser(argparse.ArgumentParser):
+    """Every ``qml`` parser: no prefix matching of long options, so a misspelt or unknown flag (``--data`` for
+    ``--data-dir``) is an error, never another flag. Sub-command parsers are made of their parent's class, so
+    the whole tree inherits this."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from qml import __version__
-    from qml.cli import evaluate, ibm, noise, passes, prune, search, train
+    from qml.cli import evaluate, ibm, noise, passes, prune, search, study, train
 
-    parser = argparse.ArgumentParser(prog="qml", description="Noise-robust quantum machine learning.")
+    parser = Parser(prog="qml", description="Noise-robust quantum machine learning.")
     parser.add_argument("--version", action="version", version=f"qml {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.register(sub)
     evaluate.register(sub)
     prune.register(sub)
     search.register(sub)
+    study.register(sub)
     ibm.register(sub)
     noise.register(sub)
     passes.register(sub)

@@ -83,7 +83,7 @@ def run_cell(study: Path | str, config: StudyConfig, cell: Cell) -> CellRecord:
     else:
         results = ensure_search(study, config, cell.task, cell.device, cell.seed)
         timings["search_s"] = time.perf_counter() - start
-        run, layout = _search_cell(study, config, cell, results)
+        run, layout = _search_cell(study, cell, results)
     evaluation = evaluate_run(run, f"aer:{cell.device}", shots=config.shots, layout=layout, seed=cell.seed,
                               limit=config.limit)
     timings["eval_s"] = evaluation.seconds
@@ -123,14 +123,14 @@ def ensure_search(study: Path | str, config: StudyConfig, task: str, device: str
     return search_run(path, None, resume=True, quiet=True)
 
 
-def _search_cell(study: Path, config: StudyConfig, cell: Cell, results: dict) -> tuple[Path, list[int]]:
+def _search_cell(study: Path, cell: Cell, results: dict) -> tuple[Path, list[int]]:
     """The run folder a search-based cell evaluates, and the layout it is evaluated on."""
     name, layout_of = SEARCH_RUNS[cell.base]
     search = search_folder(study, cell.task, cell.device, cell.seed)
     run = search / name
     if not (run / MODEL).is_file():
-        why = results.get("winner", {}).get("pruned", "it is missing") if cell.base == "searched_pruned" else ""
-        raise InputError(f"{cell}: the search left no {name}/ run ({why or 'it is missing'})")
+        why = results.get("winner", {}).get("pruned") if cell.base == "searched_pruned" else None
+        raise InputError(f"{cell}: the search {search} holds no finished {name}/ run" + (f" ({why})" if why else ""))
     if layout_of is not None:
         return run, list(results[layout_of]["layout"])
     from qml.device import Device

@@ -29,7 +29,7 @@ def accuracy_plots(study: Path, config, results) -> list[str]:
     arms = config.arms()
     width = 0.8 / len(arms)
     for task in config.tasks:
-        fig, ax = plt.subplots(figsize=(max(5.0, 1.0 + 0.4 * len(config.devices) * len(arms)), 3.8))
+        fig, ax = plt.subplots(figsize=(max(6.5, 2.5 + 0.4 * len(config.devices) * len(arms)), 3.8))
         for i, method in enumerate(arms):
             rows = [next((r for r in results.rows if (r.task, r.device, r.method) == (task, d, method)), None)
                     for d in config.devices]
@@ -45,7 +45,7 @@ def accuracy_plots(study: Path, config, results) -> list[str]:
         ax.set_ylabel("accuracy on the Aer twin")
         ax.set_ylim(0, 1.05)
         ax.set_title(f"{task}: mean over seeds, 95 % CI; dots: seeds", fontsize=9)
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         names.append(f"accuracy-{task}.png")
         fig.savefig(study / names[-1], dpi=110)

@@ -145,7 +145,9 @@ def write_report(folder, config, results: StudyResults, records) -> Path:
              "input of every seed and reflects input sampling only. Each method is tested against "
              f"`{results.reference}` with the exact McNemar test on the inputs both got, pooled over seeds (pairs "
              f"formed within a seed); \"beats\" is written only when p < {results.alpha:g}. Each comparison is "
-             "tested on its own, with no correction for multiple comparisons.", "",
+             "tested on its own, with no correction for multiple comparisons. The test takes each seed's trained "
+             "models as given: it asks whether the methods differ on these inputs, not whether other training seeds "
+             "would agree — read it next to the interval over seeds.", "",
              format_table(results), ""]
     for title, pictures in (("Accuracy per device", accuracy_plots(study, config, results)),
                             ("Training curves (validation accuracy, mean over seeds)",
