@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--space", default="u3cu3", help="design space: a built-in name (u3cu3, zz_ry, rxyz, zx_xx, "
                                                     "ibm_basis) or a .py file defining space()")
     p.add_argument("--variant", default="front", choices=("front", "arbitrary"))
+    p.add_argument("--baseline", help="the human design to compare against: a circuit name or a .py file defining "
+                                      "build(n_blocks=...) (default: the design space file's own build())")
     p.add_argument("--space-blocks", type=positive_int, help="blocks of the SuperCircuit (default: the space's)")
     p.add_argument("--device", default="ibm_quito", help="device snapshot (qml noise list)")
     p.add_argument("--fitness", default="esr", choices=("esr", "esr_routed", "torch", "aer"))
@@ -65,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
         space = args.space
         if Path(space).is_file():
             space = str(Path(space).resolve())  # the run must find its space file from any folder
+        baseline = args.baseline
+        if baseline is not None and Path(baseline).is_file():
+            baseline = str(Path(baseline).resolve())
         config = SearchConfig(
-            task=task, data_file=data_file, space=space, space_options=options, device=args.device,
+            baseline=baseline, task=task, data_file=data_file, space=space, space_options=options, device=args.device,
             fitness=args.fitness, valid_size=args.valid_size,
             super_train=SuperTrainConfig(args.super_epochs, sampler=args.sampler, seed=args.seed),
             evolution=EvolutionConfig(args.population, args.parents, args.mutations, args.mutation_prob,

@@ -106,6 +106,21 @@ class Device:
         out = self.transpile(to_qiskit(circuit, theta=theta), layout)
         return {"logical_gates": len(circuit), **self.gate_counts(out)}
 
+    # -- placement ---------------------------------------------------------------------------------------
+    def rank_layouts(self, circuit, theta=None, limit: int = 16) -> list[tuple[tuple[int, ...], float]]:
+        """Candidate layouts of a qml circuit (up to ``limit``, plus the trivial one) with the estimated success
+        probability of each once transpiled here, best first; see ``qml.device.placement``."""
+        from qml.device.placement import rank_layouts
+
+        return rank_layouts(self, circuit, theta, limit)
+
+    def best_layout(self, circuit, theta=None, *, top: int | None = None) -> tuple[int, ...]:
+        """The layout with the highest estimated success probability among ``rank_layouts``' candidates (``top``
+        of them transpiled and scored; default 16). ``theta=None`` places the circuit with generic angles."""
+        from qml.device.placement import best_layout
+
+        return best_layout(self, circuit, theta, 16 if top is None else top)
+
 
 def transpile_to(target, qc, layout: list[int], optimization_level: int = 1):
     from qiskit import transpile

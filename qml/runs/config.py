@@ -57,7 +57,7 @@ class SearchConfig:
     ``noise_factor`` scales the noise injected while retraining; ``fitness_noise_factor`` the noise the fitness
     scores candidates under (1: the device as calibrated; the ``aer`` fitness can only use 1)."""
 
-    ADDED_LATER = ("fitness_noise_factor", "data_file")
+    ADDED_LATER = ("fitness_noise_factor", "data_file", "baseline")
 
     task: str = "digits4"
     space: str = "u3cu3"
@@ -77,6 +77,7 @@ class SearchConfig:
     seed: int = 0
     data_dir: str | None = None
     data_file: str | None = None
+    baseline: str | None = None  # the human design (a circuit name or file); None: the space file's build()
 
     def __post_init__(self) -> None:
         from qml.search.fitness import KINDS

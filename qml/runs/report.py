@@ -61,6 +61,15 @@ def _layout_plot(run: Path, snapshot, layout: list[int]) -> str:
     return "layout.png"
 
 
+def _ci(v, n) -> str:
+    if v is None or n is None or (isinstance(v, float) and math.isnan(v)):
+        return _pct(v)
+    from qml.runs.stats import wilson_interval
+
+    i = wilson_interval(round(v * n), n)
+    return f"{v:.4f} [{i.low:.3f}, {i.high:.3f}]"
+
+
 def _pct(v) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
@@ -70,9 +79,11 @@ def write_report(folder, config, results: dict, device) -> Path:
     run, snapshot = folder.path, device.snapshot
     fitness_png = _fitness_plot(run)
     layout_png = _layout_plot(run, snapshot, results["winner"]["layout"])
+    n = results.get("test_inputs")
     lines = [f"# QuantumNAS search: {config.task} on {config.device}", "",
              f"Design space `{config.space}` {config.space_options or ''}, fitness `{config.fitness}`, "
-             f"noise factor {config.noise_factor} for retraining, Aer twin with {config.shots} shots.", "",
+             f"noise factor {config.noise_factor} for retraining, Aer twin with {config.shots} shots, one seed "
+             f"({config.seed}), {n} test inputs; accuracies on the twin with their 95 % Wilson interval.", "",
              "| circuit | gene | layout | noise-free | Aer twin | after pruning (Aer) |",
              "|---|---|---|---:|---:|---:|"]
     baseline = f"human design ({results['baseline']['circuit']})" if "baseline" in results else "human design"
@@ -81,7 +92,17 @@ def write_report(folder, config, results: dict, device) -> Path:
         if r is None:
             continue
         lines.append(f"| {label} | {r.get('gene', '—')} | {r['layout']} | {_pct(r['noise_free'])} | "
-                     f"{_pct(r['aer'])} | {_pct(r.get('pruned_aer'))} |")
+                     f"{_ci(r['aer'], n)} | {_ci(r.get('pruned_aer'), n)} |")
+    for key, where in (("searched_layout", "on the searched layout"), ("best_layout", "on its best layout")):
+        r = results.get("human_layouts", {}).get(key)
+        if r is not None:
+            lines.append(f"| {baseline} {where} | — | {r['layout']} | {_pct(results['baseline']['noise_free'])} | "
+                         f"{_ci(r['aer'], n)} | — |")
+    if results.get("verdicts"):
+        lines += ["", "Paired exact McNemar tests on the same test inputs (one seed: a study with several seeds, "
+                      "`qml study`, is what supports a claim):", ""]
+        lines += [f"- {v['text']} — {v['b']} inputs only the first got right, {v['c']} only the second"
+                  for v in results["verdicts"].values()]
     pruned = results["winner"].get("pruned_transpiled")
     if pruned:
         lines += ["", f"Pruned winner transpiled to {config.device}: {pruned['two_qubit']} two-qubit gates, "

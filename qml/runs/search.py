@@ -39,6 +39,7 @@ class Search:
         from qml.search.loader import load_space
 
         self.folder, self.config, self.say = folder, config, say
+        self.correct: dict[str, list[bool]] = {}  # per test input, for paired tests
         self.device = Device.load(config.device)
         self.space = space or load_space(source(folder, "space", config.space), **config.space_options)
         self.data = load_run_data(config.task, config.seed, config.data_dir, config.data_file, folder)
@@ -74,13 +75,15 @@ def check_search(config: SearchConfig):
     elif config.task not in task_names():
         raise InputError(f"unknown task {config.task!r}: expected one of {', '.join(task_names())}")
     make_sampler(config.super_train.sampler, space, random.Random(0))
+    human = config.baseline or config.space
     try:
-        load_circuit(config.space, n_blocks=HUMAN_BLOCKS)
+        load_circuit(human, n_blocks=HUMAN_BLOCKS)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of the user's build() is reported as one line
-        raise InputError(f"design space {config.space!r}: its human design build(n_blocks={HUMAN_BLOCKS}) is the "
-                         f"search's baseline and failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+        what = f"baseline {human!r}" if config.baseline else f"design space {human!r}"
+        raise InputError(f"{what}: its human design build(n_blocks={HUMAN_BLOCKS}) is the search's baseline and "
+                         f"failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
     return space
 
 
@@ -163,21 +166,34 @@ def _search(s: Search, quiet: bool) -> dict:
         start = time.perf_counter()
         results[key] = {"gene": list(candidate.gene), "layout": list(candidate.layout)}
         rc = _run_config(config, list(candidate.layout), gene=list(candidate.gene))
-        results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune))
+        results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune)[0])
         timings[f"retrain_{key}"] = time.perf_counter() - start
     start = time.perf_counter()
-    results["baseline"] = {"circuit": f"{Path(config.space).stem}, {HUMAN_BLOCKS} blocks",
-                           "layout": list(range(space.n_wires))}
-    results["baseline"].update(_train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False))
+    human = Path(config.baseline or config.space).stem
+    results["baseline"] = {"circuit": f"{human}, {HUMAN_BLOCKS} blocks", "layout": list(range(space.n_wires))}
+    outcome, model = _train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False)
+    results["baseline"].update(outcome)
+    results["human_layouts"] = _human_on_other_layouts(s, model, results["winner"]["layout"])
     timings["baseline"] = time.perf_counter() - start
+    results["test_inputs"] = len(data.x_test)
+    results["verdicts"] = _verdicts(s)
     results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
     folder.write_json("results.json", results)
     from qml.runs.report import write_report
 
     write_report(folder, config, results, s.device)
-    s.say(f"[5/5] Aer twin of {config.device}: searched {results['winner']['aer']:.4f}"
-          + (f", pruned {results['winner']['pruned_aer']:.4f}" if "pruned_aer" in results["winner"] else "")
-          + f", baseline {results['baseline']['aer']:.4f}; report {folder.file('report.md')}")
+    n = len(data.x_test)
+    human = results["human_layouts"]["best_layout"]
+    s.say(f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
+          f"{_with_interval(results['winner']['aer'], n)}"
+          + (f", pruned {_with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
+             else "")
+          + f"; human design: trivial layout {_with_interval(results['baseline']['aer'], n)}, searched layout "
+          f"{_with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
+          f"{human['layout']} {_with_interval(human['aer'], n)}")
+    for verdict in results["verdicts"].values():
+        s.say(f"      {verdict['text']}")
+    s.say(f"      report {folder.file('report.md')}")
     return results
 
 
@@ -186,14 +202,15 @@ def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
 
     train = TrainConfig(config.retrain_epochs, 32, config.retrain_lr, seed=config.seed,
                         noise_factor=config.noise_factor)
-    rc = RunConfig(config.task, config.space, HUMAN_BLOCKS, train, config.device, layout, data_dir=config.data_dir,
+    human = config.baseline or config.space
+    rc = RunConfig(config.task, human, HUMAN_BLOCKS, train, config.device, layout, data_dir=config.data_dir,
                    data_file=config.data_file)
     if gene is not None:
         rc = replace(rc, space=config.space, space_options=config.space_options, gene=gene)
     return rc
 
 
-def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = True) -> dict:
+def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = True) -> tuple[dict, object]:
     """Train a candidate from scratch with noise injected (resumable), optionally prune it, evaluate on Aer;
     ``folder`` becomes a complete run folder (config, weights, circuit.qasm, result.json)."""
     from qml.noise import NoiseModel
@@ -215,22 +232,62 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
         model.set_noise(None)
         out["noise_free"] = result.test_accuracy  # the fit's final, noise-free test evaluation
         finish(folder, model, result)
-    out["aer"] = _aer_accuracy(s, model, rc.layout)
+    out["aer"], s.correct[folder.path.name] = _aer_outcomes(s, model, rc.layout)
     out["gates"] = len(model.qmodule.circuit)
     folder.write_result({**folder.read_json(RESULT), "aer_accuracy": out["aer"], "shots": config.shots})
     s.say(f"      {folder.path.name}: noise-free {out['noise_free']:.4f}, Aer twin {out['aer']:.4f}")
     if prune and config.prune_ratio:
         out.update(_prune(s, folder, model, rc, noise))
+    return out, model
+
+
+def _with_interval(accuracy: float, n: int) -> str:
+    from qml.runs.stats import wilson_interval
+
+    i = wilson_interval(round(accuracy * n), n)
+    return f"{accuracy:.3f} [{i.low:.3f}, {i.high:.3f}]"
+
+
+def _human_on_other_layouts(s: Search, model, searched_layout: list[int]) -> dict:
+    """The trained human design evaluated on the searched layout and on the best layout the device's placement
+    finds for it (VF2-style candidates scored by estimated success probability): the fair baselines."""
+    theta = model.qmodule.theta.detach().cpu().double().tolist()
+    best = list(s.device.best_layout(model.qmodule.circuit, theta))
+    out = {}
+    for key, layout in (("searched_layout", searched_layout), ("best_layout", best)):
+        accuracy, s.correct[f"human_{key}"] = _aer_outcomes(s, model, layout)
+        out[key] = {"layout": layout, "aer": accuracy}
+    s.say(f"      human design on the searched layout {searched_layout}: Aer twin {out['searched_layout']['aer']:.4f}; "
+          f"on its best layout {best}: {out['best_layout']['aer']:.4f}")
     return out
 
 
-def _aer_accuracy(s: Search, model, layout) -> float:
+def _verdicts(s: Search) -> dict:
+    """Exact McNemar tests on the same test inputs: the searched circuit (and its pruned form) against the human
+    design on each of its layouts; "beats" only where the test rejects "no difference" at 0.05."""
+    from qml.runs.stats import mcnemar_test
+
+    names = {"baseline": "human design (trivial layout)", "human_searched_layout": "human design (searched layout)",
+             "human_best_layout": "human design (its best layout)"}
+    out = {}
+    for a, label in (("winner", "searched"), ("pruned", "searched + pruned")):
+        if a not in s.correct:
+            continue
+        for b, other in names.items():
+            test = mcnemar_test(s.correct[a], s.correct[b])
+            out[f"{a} vs {b}"] = {"b": test.b, "c": test.c, "p": test.p_value, "text": test.verdict(label, other)}
+    return out
+
+
+def _aer_outcomes(s: Search, model, layout) -> tuple[float, list[bool]]:
+    """Accuracy on the Aer twin and, per test input, whether it was right (for paired tests)."""
     from qml.backends import make_executor
 
     model.eval()
     executor = make_executor(f"aer:{s.config.device}", layout=layout, seed=s.config.seed)
     z = executor.expectations(model.qmodule, s.data.x_test, s.config.shots)
-    return model.accuracy_from(z, s.data.y_test)
+    correct = (model.predict_from(z) == s.data.y_test.cpu()).tolist()
+    return model.accuracy_from(z, s.data.y_test), correct
 
 
 def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
@@ -256,8 +313,9 @@ def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
         circuit, theta = pruned_export(model)
         pruned.write_text(QASM, to_qasm3(circuit, theta=theta))
     out = {"pruned_noise_free": Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0],
-           "pruned_aer": _aer_accuracy(s, model, rc.layout),
+           "pruned_aer": None,
            "pruned_transpiled": transpiled_counts(model, config.device, rc.layout)}
+    out["pruned_aer"], s.correct["pruned"] = _aer_outcomes(s, model, rc.layout)
     pruned.write_result({"test_accuracy": out["pruned_noise_free"], "aer_accuracy": out["pruned_aer"],
                          "transpiled": out["pruned_transpiled"]})
     s.say(f"      pruned {config.prune_ratio:.0%}: noise-free {out['pruned_noise_free']:.4f}, "
