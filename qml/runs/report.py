@@ -101,8 +101,8 @@ def write_report(folder, config, results: dict, device) -> Path:
     if results.get("verdicts"):
         lines += ["", "Paired exact McNemar tests on the same test inputs (one seed: a study with several seeds, "
                       "`qml study`, is what supports a claim):", ""]
-        lines += [f"- {v['text']} — {v['b']} inputs only the first got right, {v['c']} only the second"
-                  for v in results["verdicts"].values()]
+        lines += [f"- {pair}: {v['text']} — {v['b']} inputs only the first got right, {v['c']} only the second"
+                  for pair, v in results["verdicts"].items()]
     pruned = results["winner"].get("pruned_transpiled")
     if pruned:
         lines += ["", f"Pruned winner transpiled to {config.device}: {pruned['two_qubit']} two-qubit gates, "

@@ -191,8 +191,8 @@ def _search(s: Search, quiet: bool) -> dict:
           + f"; human design: trivial layout {_with_interval(results['baseline']['aer'], n)}, searched layout "
           f"{_with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
           f"{human['layout']} {_with_interval(human['aer'], n)}")
-    for verdict in results["verdicts"].values():
-        s.say(f"      {verdict['text']}")
+    for pair, verdict in results["verdicts"].items():
+        s.say(f"      {pair}: {verdict['text']}")
     s.say(f"      report {folder.file('report.md')}")
     return results
 
@@ -275,7 +275,8 @@ def _verdicts(s: Search) -> dict:
             continue
         for b, other in names.items():
             test = mcnemar_test(s.correct[a], s.correct[b])
-            out[f"{a} vs {b}"] = {"b": test.b, "c": test.c, "p": test.p_value, "text": test.verdict(label, other)}
+            out[f"{label} vs {other}"] = {"b": test.b, "c": test.c, "p": test.p_value,
+                                          "text": test.verdict(label, other)}
     return out
 
 

@@ -251,3 +251,20 @@ def test_a_kill_between_checkpoint_and_log_line_neither_loses_nor_repeats_a_supe
     monkeypatch.setattr(RunFolder, "append", append)
     search_run(tmp_path / "run", None, resume=True, quiet=True)
     assert [r["epoch"] for r in _lines(tmp_path / "run" / "super_metrics.jsonl")] == [1, 2, 3]
+
+
+def test_verdicts_follow_the_exact_mcnemar_test_by_hand_and_claim_a_winner_only_when_significant(finished):
+    import math
+
+    run, results = finished
+    verdicts = results["verdicts"]
+    assert {"searched vs human design (trivial layout)", "searched vs human design (its best layout)",
+            "searched + pruned vs human design (searched layout)"} <= set(verdicts)
+    report = (run / "report.md").read_text()
+    for pair, v in verdicts.items():
+        n, k = v["b"] + v["c"], min(v["b"], v["c"])
+        p = 1.0 if n == 0 else min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+        assert v["p"] == pytest.approx(p, rel=1e-12)
+        assert ("beats" in v["text"]) == (p < 0.05 and v["b"] != v["c"])
+        assert f"- {pair}: {v['text']}" in report
+    assert results["human_layouts"]["best_layout"]["layout"] != [] and results["test_inputs"] == 180
