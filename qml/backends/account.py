@@ -15,14 +15,13 @@ import logging
 import os
 import socket
 import stat
-import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qml.errors import FileError, IBMError, InputError
+from qml.errors import FileError, IBMError, InputError, warn
 from qml.files import describe_os_error, read_json
 
 CHANNEL = "ibm_quantum_platform"
@@ -72,8 +71,8 @@ def read_token_file(path: Path) -> str:
     if not token:
         raise IBMError(f"--token-file {path} is empty")
     if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
-        print(f"qml: warning: --token-file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
-              f"restrict it with: chmod 600 {path}", file=sys.stderr)
+        warn(f"--token-file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
+             f"restrict it with: chmod 600 {path}")
     return token
 
 

@@ -77,6 +77,15 @@ class Device:
         return to_target(self.snapshot)
 
     @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the snapshot's canonical JSON: which calibration a run used, whatever file it came from."""
+        import hashlib
+
+        from qml.device.schema import snapshot_to_json
+
+        return hashlib.sha256(snapshot_to_json(self.snapshot).encode()).hexdigest()
+
+    @cached_property
     def aer_noise_model(self):
         """The qiskit-aer ``NoiseModel`` (gate errors, thermal relaxation, readout), built once."""
         from qml.device.target import to_aer_noise_model

@@ -22,6 +22,15 @@ class Evaluation:
     correct: list[bool]  # per input, in split order: for paired tests between methods on the same inputs
 
 
+def measure(model, executor, x, y, shots: int | None) -> tuple[float, list[bool]]:
+    """Accuracy of a trained classifier on ``executor`` and, per input, whether it was right (for paired tests):
+    every evaluation of a stage goes through here."""
+    model.eval()
+    z = executor.expectations(model.qmodule, x, shots)
+    correct = (model.predict_from(z) == y.cpu()).tolist()
+    return sum(correct) / len(correct), correct
+
+
 def evaluate_run(run: Path, backend: str = "torch", *, shots: int | None = None, layout: list[int] | None = None,
                  split: str = "test", limit: int | None = None, noise_factor: float = 1.0,
                  seed: int = 0) -> Evaluation:
@@ -42,10 +51,8 @@ def evaluate_run(run: Path, backend: str = "torch", *, shots: int | None = None,
     if shots is None and executor.capabilities.needs_shots:
         shots = 1024
     start = time.perf_counter()
-    z = executor.expectations(model.qmodule, x, shots)
+    accuracy, correct = measure(model, executor, x, y, shots)
     seconds = time.perf_counter() - start
-    correct = (model.predict_from(z) == y.cpu()).tolist()
-    accuracy = sum(correct) / len(correct)
     record = {"backend": backend, "shots": shots, "layout": layout, "noise_factor": noise_factor, "seed": seed,
               "split": split, "n": len(x), "accuracy": accuracy, "seconds": round(seconds, 3)}
     if getattr(executor, "last_transpiled", None) is not None:

@@ -4,6 +4,7 @@ space, data) with their hashes, the versions of qml and its engines, and the dev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import shutil
@@ -22,14 +23,20 @@ def sha256(path: Path) -> str:
         raise FileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def versions() -> dict[str, str | None]:
-    out = {}
+@functools.cache
+def _versions() -> tuple[tuple[str, str | None], ...]:
+    out = []
     for name in DISTRIBUTIONS:
         try:
-            out[name] = importlib.metadata.version(name)
+            out.append((name, importlib.metadata.version(name)))
         except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+            out.append((name, None))
+    return tuple(out)
+
+
+def versions() -> dict[str, str | None]:
+    """Installed versions of qml and its engines (read once per process)."""
+    return dict(_versions())
 
 
 def is_user_file(name: str | None) -> bool:
@@ -57,11 +64,10 @@ def record(folder, config, *, files: dict[str, str | None], device: str | None, 
     doc = {"versions": versions(), "files": entries}
     if device is not None:
         from qml.device import Device
-        from qml.device.schema import snapshot_to_json
 
-        snap = Device.load(device).snapshot
-        doc["snapshot"] = {"device": snap.device, "calibrated_at": snap.calibrated_at, "source": snap.source_backend,
-                           "sha256": hashlib.sha256(snapshot_to_json(snap).encode()).hexdigest()}
+        d = Device.load(device)
+        doc["snapshot"] = {"device": d.name, "calibrated_at": d.snapshot.calibrated_at,
+                           "source": d.snapshot.source_backend, "sha256": d.fingerprint}
     folder.write_json(PROVENANCE, doc)
 
 

@@ -64,10 +64,9 @@ def _layout_plot(run: Path, snapshot, layout: list[int]) -> str:
 def _ci(v, n) -> str:
     if v is None or n is None or (isinstance(v, float) and math.isnan(v)):
         return _pct(v)
-    from qml.runs.stats import wilson_interval
+    from qml.runs.stats import with_interval
 
-    i = wilson_interval(round(v * n), n)
-    return f"{v:.4f} [{i.low:.3f}, {i.high:.3f}]"
+    return with_interval(v, n)
 
 
 def _pct(v) -> str:

@@ -23,6 +23,7 @@ from qml.runs.config import RunConfig, SearchConfig
 from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
 from qml.runs.model import build_model, load_run_data
 from qml.runs.provenance import record, source
+from qml.runs.stats import with_interval
 from qml.runs.train import seeded
 from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
 from qml.search.fitness import FitnessFunction
@@ -185,12 +186,12 @@ def _search(s: Search, quiet: bool) -> dict:
     n = len(data.x_test)
     human = results["human_layouts"]["best_layout"]
     s.say(f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
-          f"{_with_interval(results['winner']['aer'], n)}"
-          + (f", pruned {_with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
+          f"{with_interval(results['winner']['aer'], n)}"
+          + (f", pruned {with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
              else "")
-          + f"; human design: trivial layout {_with_interval(results['baseline']['aer'], n)}, searched layout "
-          f"{_with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
-          f"{human['layout']} {_with_interval(human['aer'], n)}")
+          + f"; human design: trivial layout {with_interval(results['baseline']['aer'], n)}, searched layout "
+          f"{with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
+          f"{human['layout']} {with_interval(human['aer'], n)}")
     for pair, verdict in results["verdicts"].items():
         s.say(f"      {pair}: {verdict['text']}")
     s.say(f"      report {folder.file('report.md')}")
@@ -213,8 +214,7 @@ def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
 def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = True) -> tuple[dict, object]:
     """Train a candidate from scratch with noise injected (resumable), optionally prune it, evaluate on Aer;
     ``folder`` becomes a complete run folder (config, weights, circuit.qasm, result.json)."""
-    from qml.noise import NoiseModel
-    from qml.runs.train import finish, fit
+    from qml.runs.train import finish, fit, noise_for
     from qml.train import Trainer
 
     config, data = s.config, s.data
@@ -222,7 +222,7 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
     record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name, data=rc.data_file)
     with seeded(config.seed):
         model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
-    noise = NoiseModel(s.device.snapshot, rc.layout, config.noise_factor)
+    noise = noise_for(rc)  # rc.train.noise_factor is the search's retraining factor
     out = {}
     if folder.has(MODEL) and folder.has(RESULT):
         folder.load_weights(model)
@@ -239,13 +239,6 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
     if prune and config.prune_ratio:
         out.update(_prune(s, folder, model, rc, noise))
     return out, model
-
-
-def _with_interval(accuracy: float, n: int) -> str:
-    from qml.runs.stats import wilson_interval
-
-    i = wilson_interval(round(accuracy * n), n)
-    return f"{accuracy:.3f} [{i.low:.3f}, {i.high:.3f}]"
 
 
 def _human_on_other_layouts(s: Search, model, searched_layout: list[int]) -> dict:
@@ -283,12 +276,10 @@ def _verdicts(s: Search) -> dict:
 def _aer_outcomes(s: Search, model, layout) -> tuple[float, list[bool]]:
     """Accuracy on the Aer twin and, per test input, whether it was right (for paired tests)."""
     from qml.backends import make_executor
+    from qml.runs.evaluate import measure
 
-    model.eval()
     executor = make_executor(f"aer:{s.config.device}", layout=layout, seed=s.config.seed)
-    z = executor.expectations(model.qmodule, s.data.x_test, s.config.shots)
-    correct = (model.predict_from(z) == s.data.y_test.cpu()).tolist()
-    return model.accuracy_from(z, s.data.y_test), correct
+    return measure(model, executor, s.data.x_test, s.data.y_test, s.config.shots)
 
 
 def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
@@ -313,10 +304,9 @@ def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
         pruned.save_weights(model)
         circuit, theta = pruned_export(model)
         pruned.write_text(QASM, to_qasm3(circuit, theta=theta))
-    out = {"pruned_noise_free": Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0],
-           "pruned_aer": None,
+    aer, s.correct["pruned"] = _aer_outcomes(s, model, rc.layout)
+    out = {"pruned_noise_free": Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0], "pruned_aer": aer,
            "pruned_transpiled": transpiled_counts(model, config.device, rc.layout)}
-    out["pruned_aer"], s.correct["pruned"] = _aer_outcomes(s, model, rc.layout)
     pruned.write_result({"test_accuracy": out["pruned_noise_free"], "aer_accuracy": out["pruned_aer"],
                          "transpiled": out["pruned_transpiled"]})
     s.say(f"      pruned {config.prune_ratio:.0%}: noise-free {out['pruned_noise_free']:.4f}, "

@@ -50,6 +50,12 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
     return Interval(mean, mean - half, mean + half, n, level)
 
 
+def with_interval(accuracy: float, n: int) -> str:
+    """``0.7778 [0.712, 0.832]``: an accuracy on ``n`` inputs with its 95 % Wilson interval, as reports print it."""
+    i = wilson_interval(round(accuracy * n), n)
+    return f"{accuracy:.4f} [{i.low:.3f}, {i.high:.3f}]"
+
+
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> Interval:
     """An accuracy of ``successes`` out of ``n`` inputs with its Wilson score interval (stays inside [0, 1] and
     is sensible at 0 and n successes, unlike the normal approximation)."""
@@ -124,4 +130,4 @@ def stratified_mcnemar(strata: Iterable[tuple[Sequence[bool], Sequence[bool]]]) 
 
 
 __all__ = ["ALPHA", "Interval", "McNemar", "discordant_pairs", "mcnemar_exact", "mcnemar_test",
-           "stratified_mcnemar", "t_interval", "wilson_interval"]
+           "stratified_mcnemar", "t_interval", "wilson_interval", "with_interval"]
