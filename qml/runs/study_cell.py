@@ -133,6 +133,8 @@ def _search_cell(study: Path, cell: Cell, results: dict) -> tuple[Path, list[int
         raise InputError(f"{cell}: the search {search} holds no finished {name}/ run" + (f" ({why})" if why else ""))
     if layout_of is not None:
         return run, list(results[layout_of]["layout"])
+    if "human_layouts" in results:  # the search placed its human design already
+        return run, list(results["human_layouts"]["best_layout"]["layout"])
     from qml.device import Device
 
     _, _, model = load_run(run)
