@@ -163,7 +163,11 @@ class StudyConfig:
         path = Path(path)
         try:
             if path.suffix.lower() == ".toml":
-                import tomllib
+                try:
+                    import tomllib
+                except ModuleNotFoundError:  # Python 3.10
+                    raise InputError(f"{path}: reading TOML needs Python 3.11 or newer; write the study as JSON") \
+                        from None
 
                 try:
                     doc = tomllib.loads(path.read_text(encoding="utf-8"))
