@@ -150,3 +150,27 @@ def test_values_that_round_to_one_level_come_out_bit_identical():
     out = PostMeasurement(4, levels=6)(torch.tensor([[0.05, 0.61, -0.13, 0.3]], dtype=torch.float32))
     assert out[0, 0] == out[0, 1] == out[0, 3] != out[0, 2]
     torch.testing.assert_close(out, torch.tensor([[0.4, 0.4, -0.4, 0.4]]))  # 6 levels: ±2, ±1.2, ±0.4
+
+
+# -- the classifier's logit scale ------------------------------------------------------------------------------
+def _classifier(norm: bool):
+    from qml.circuit import Circuit, Input
+    from qml.sim import QuantumModule
+    from qml.train import QuantumClassifier
+
+    circuit = Circuit(2).add("ry", 0, Input(0)).add("ry", 1, Input(1))
+    return QuantumClassifier(QuantumModule(circuit), 2, norm=norm).double()
+
+
+def test_raw_expectations_are_scaled_by_five_into_logits():
+    x = torch.tensor([[0.3, 1.2], [2.0, 0.1]], dtype=torch.float64)
+    logits = _classifier(norm=False).eval()(x)
+    torch.testing.assert_close(logits, 5 * torch.cos(x), rtol=0, atol=1e-12)  # <Z> after RY(x) is cos x
+
+
+def test_normalised_expectations_are_the_logits_unscaled():
+    """Normalised values have unit variance already; scaling them by 5 saturates the softmax (bench/README.md)."""
+    x = torch.tensor([[0.3, 1.2], [2.0, 0.1], [1.0, 0.7]], dtype=torch.float64)
+    z = torch.cos(x)
+    logits = _classifier(norm=True).eval()(x)
+    torch.testing.assert_close(logits, (z - z.mean(0)) / z.std(0), rtol=0, atol=1e-12)
