@@ -8,7 +8,7 @@ and transpile helpers.
 """
 
 from qml.device.capture import snapshot_from_backend
-from qml.device.device import Device
+from qml.device.device import Device, active_qubits, compact
 from qml.device.fake import fake_backend
 from qml.device.layout import check_layout
 from qml.device.library import list_snapshots, load_snapshot, save_snapshot
@@ -16,6 +16,6 @@ from qml.device.names import device_name
 from qml.device.placement import success_probability
 from qml.device.snapshot import TWO_QUBIT_GATES, DeviceSnapshot, GateCalibration, QubitCalibration
 
-__all__ = ["Device", "DeviceSnapshot", "GateCalibration", "QubitCalibration", "TWO_QUBIT_GATES", "check_layout",
+__all__ = ["Device", "active_qubits", "compact", "DeviceSnapshot", "GateCalibration", "QubitCalibration", "TWO_QUBIT_GATES", "check_layout",
            "device_name", "fake_backend", "list_snapshots", "load_snapshot", "save_snapshot", "snapshot_from_backend",
            "success_probability"]

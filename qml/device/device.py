@@ -22,6 +22,7 @@ class Device:
     def __init__(self, snapshot: DeviceSnapshot) -> None:
         self.snapshot = snapshot
         self._hops: dict[int, list[float]] = {}
+        self._regions: dict[tuple[int, ...], Device] = {}
 
     @classmethod
     def load(cls, name_or_path: str | Path | DeviceSnapshot | Device) -> Device:
@@ -58,6 +59,14 @@ class Device:
     @property
     def two_qubit_gate(self) -> str | None:
         return self.snapshot.two_qubit_gate
+
+    def region(self, qubits: Sequence[int]) -> Device:
+        """The device made of ``qubits`` alone (``DeviceSnapshot.restrict``), kept per qubit tuple: simulating a
+        circuit that touches only them there costs what their number costs, not the whole device's."""
+        key = tuple(int(q) for q in qubits)
+        if key not in self._regions:
+            self._regions[key] = Device(self.snapshot.restrict(key))
+        return self._regions[key]
 
     def check_layout(self, layout: Sequence[int] | None, n_wires: int) -> tuple[int, ...]:
         return check_layout(layout, n_wires, self.num_qubits, self.name)
@@ -136,6 +145,32 @@ def transpile_to(target, qc, layout: list[int], optimization_level: int = 1):
 
     return transpile(qc, target=target, initial_layout=layout, optimization_level=optimization_level,
                      seed_transpiler=0)
+
+
+def active_qubits(qc) -> tuple[int, ...]:
+    """The qubits (indices, ascending) some instruction of ``qc`` acts on; a barrier does not count."""
+    used = {qc.find_bit(q).index for inst in qc.data if inst.operation.name != "barrier" for q in inst.qubits}
+    return tuple(sorted(used))
+
+
+def compact(qc, qubits: Sequence[int]):
+    """``qc`` on ``qubits`` alone, renumbered as ``Device.region(qubits)`` numbers them (qubit ``i`` is
+    ``qubits[i]``), with the same classical registers, parameters and global phase; barriers on other qubits go."""
+    from qiskit import QuantumCircuit, QuantumRegister
+
+    new = {q: i for i, q in enumerate(qubits)}
+    out = QuantumCircuit(QuantumRegister(len(qubits), "q"), *qc.cregs, name=qc.name, global_phase=qc.global_phase)
+    wires = out.qubits
+    for inst in qc.data:
+        index = [qc.find_bit(q).index for q in inst.qubits]
+        if inst.operation.name == "barrier":
+            index = [q for q in index if q in new]
+            if not index:
+                continue
+        elif any(q not in new for q in index):
+            raise ValueError(f"{inst.operation.name} acts on qubits {index}, outside {list(qubits)}")
+        out.append(inst.operation, [wires[new[q]] for q in index], inst.clbits)
+    return out
 
 
 def transpile_measured(module, target, layout: Sequence[int] | None, device: str, optimization_level: int = 1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -105,6 +105,23 @@ class DeviceSnapshot:
     def edges(self) -> tuple[tuple[int, int], ...]:
         """Undirected coupling pairs ``(a, b)`` with ``a < b``, sorted."""
         return tuple(sorted({(min(a, b), max(a, b)) for a, b in self.coupling_map}))
+
+    def restrict(self, qubits: Sequence[int]) -> DeviceSnapshot:
+        """The calibration of ``qubits`` alone, renumbered: qubit ``i`` here is ``qubits[i]`` there; gates and
+        couplings among them are kept, every other qubit and gate dropped. A circuit that touches only these
+        qubits, renumbered the same way, sees exactly the errors it sees on the whole device (each error of a
+        snapshot belongs to one gate on its qubits or one qubit's readout)."""
+        picked = tuple(int(q) for q in qubits)
+        if len(set(picked)) != len(picked) or not picked or not all(0 <= q < self.num_qubits for q in picked):
+            raise NoiseError(f"{self.device}: cannot restrict to qubits {list(picked)} (distinct qubits of "
+                             f"0..{self.num_qubits - 1} expected)")
+        new = {q: i for i, q in enumerate(picked)}
+        return replace(
+            self, device=f"{self.device}[{','.join(map(str, picked))}]", num_qubits=len(picked),
+            coupling_map=tuple((new[a], new[b]) for a, b in self.coupling_map if a in new and b in new),
+            qubits=tuple(replace(self.qubits[q], index=i) for i, q in enumerate(picked)),
+            gates=tuple(replace(g, qubits=tuple(new[q] for q in g.qubits)) for g in self.gates
+                        if all(q in new for q in g.qubits)))
 
     # -- summaries -------------------------------------------------------------------------------------
     def one_qubit_gates(self) -> tuple[GateCalibration, ...]:

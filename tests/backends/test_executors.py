@@ -185,7 +185,36 @@ def test_aer_noise_model_is_built_once_per_device(module, x, quito, monkeypatch)
     for shots in (16, 32, 16):
         executor.expectations(module, x[:2], shots=shots)
     AerExecutor(device, LAYOUT, seed=0).expectations(module, x[:2], shots=16)
-    assert builds == ["ibm_quito"]
+    AerExecutor(device, LAYOUT, seed=1).expectations(module, x[:2], shots=16)
+    # one model per region of the device the circuit lands on: the trivial layout's and LAYOUT's
+    assert sorted(builds) == ["ibm_quito[0,1,2,3]", "ibm_quito[0,1,3,4]"]
+
+
+def test_a_routed_circuit_on_its_active_qubits_has_exactly_the_whole_devices_output(module, x):
+    """Jakarta (7 qubits) with a layout that routes through qubits outside it: the executor's compacted circuit on
+    the region's noise model gives the same exact ⟨Z⟩ as the whole transpiled circuit on the whole device's."""
+    device = Device.load("ibm_jakarta")
+    executor = AerExecutor(device, [0, 2, 3, 4], seed=0)
+    whole = executor.transpile(module)
+    compacted, region = executor._on_active_qubits(whole)
+    assert region is not None and 4 < len(region) < 7  # routing used qubits beyond the layout, not all of them
+    assert compacted.num_qubits == len(region)
+    oracle = aer_twin_reference_z(whole, x[:4].numpy(), device.aer_noise_model)
+    mine = aer_twin_reference_z(compacted, x[:4].numpy(), device.region(region).aer_noise_model)
+    np.testing.assert_allclose(mine, oracle, rtol=0, atol=1e-10)
+    assert np.abs(oracle - reference_z(module.circuit, theta_of(module), x[:4].numpy())).mean() > 0.01  # noisy
+
+
+def test_a_small_circuit_on_a_133_qubit_twin_simulates_only_its_qubits(flip_wire_2):
+    executor = AerExecutor("ibm_torino", [0, 1, 2, 3], seed=3)
+    z = executor.expectations(flip_wire_2, None, shots=2000)
+    ((_, region),) = executor._samplers
+    assert region == (0, 1, 2, 3)
+    # wires 0, 1, 3 see no gate: ⟨Z⟩ = 1 - 2 P(read 1 | prepared 0) of their physical qubit, by hand
+    snapshot = executor.device.snapshot
+    idle = torch.tensor([1 - 2 * snapshot.qubit(q).prob_meas1_prep0 for q in (0, 1, 3)], dtype=z.dtype)
+    assert within_shot_noise(z[0, [0, 1, 3]], idle, 2000)
+    assert z[0, 2] < -0.5
 
 
 def test_aer_executor_reads_logical_wire_i_from_its_own_clbit(flip_wire_2, quito):

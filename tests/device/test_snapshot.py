@@ -252,3 +252,20 @@ def test_saving_where_a_file_blocks_the_folder_is_a_noise_error(quito, tmp_path)
     (tmp_path / "blocker").write_text("a file")
     with pytest.raises(NoiseError, match="cannot write snapshot"):
         save_snapshot(quito, tmp_path / "blocker" / "quito.json")
+
+
+def test_restricting_a_snapshot_keeps_the_picked_qubits_calibration_renumbered():
+    from qml.device import load_snapshot
+
+    whole = load_snapshot("ibm_jakarta")
+    part = whole.restrict([5, 3, 1])
+    assert part.num_qubits == 3 and part.device == "ibm_jakarta[5,3,1]"
+    for i, q in enumerate([5, 3, 1]):
+        assert part.qubit(i).t1 == whole.qubit(q).t1
+        np.testing.assert_array_equal(part.readout_confusion(i), whole.readout_confusion(q))
+        assert part.gate_error("sx", i) == whole.gate_error("sx", q)
+    # Jakarta couples 1-3 and 3-5 (not 1-5): the region keeps those two pairs, renumbered
+    assert part.edges == ((0, 1), (1, 2))
+    assert part.gate_error("cx", (1, 2)) == whole.gate_error("cx", (3, 1))
+    with pytest.raises(Exception, match="cannot restrict"):
+        whole.restrict([1, 1])
