@@ -16,6 +16,6 @@ from qml.device.names import device_name
 from qml.device.placement import success_probability
 from qml.device.snapshot import TWO_QUBIT_GATES, DeviceSnapshot, GateCalibration, QubitCalibration
 
-__all__ = ["Device", "active_qubits", "compact", "DeviceSnapshot", "GateCalibration", "QubitCalibration", "TWO_QUBIT_GATES", "check_layout",
-           "device_name", "fake_backend", "list_snapshots", "load_snapshot", "save_snapshot", "snapshot_from_backend",
-           "success_probability"]
+__all__ = ["Device", "DeviceSnapshot", "GateCalibration", "QubitCalibration", "TWO_QUBIT_GATES", "active_qubits",
+           "check_layout", "compact", "device_name", "fake_backend", "list_snapshots", "load_snapshot",
+           "save_snapshot", "snapshot_from_backend", "success_probability"]

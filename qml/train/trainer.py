@@ -19,7 +19,6 @@ from qml.sim.module import QuantumModule
 from qml.train.checkpoint import load_checkpoint, save_checkpoint
 from qml.train.postprocess import PostMeasurement, predicted_class
 
-
 RAW_LOGIT_SCALE, NORM_LOGIT_SCALE = 5.0, 1.0
 
 
