@@ -2,9 +2,10 @@
 device's Aer twin, then ``results.json`` and ``report.md``. A cell is done when its ``cell.json`` is on disk (the
 record on disk is the truth), so a resumed study skips finished cells and resumes unfinished run folders.
 
-Every cell runs through ``run_cell``, which writes only under its own folder and the search folder its seed's
-search-based cells share; ``run_in_process`` loops over the missing cells, and another runner (one worker per
-cell, run the shared searches first) can take its place. The study folder has one writer: its lock."""
+Every cell runs through ``run_cell``, which writes only under its own folder and the one folder it shares with
+other cells (a search, or a noise-free training); ``run_in_process`` loops over the missing cells, and another
+runner can take its place: one worker per cell once one cell of each shared folder is done. The study folder has
+one writer: its lock."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from qml.files import FolderLock
 from qml.runs.folder import RunFolder
 from qml.runs.search import check_search
 from qml.runs.study_cell import CELL, RESULTS, CellRecord, read_cell, run_cell
-from qml.runs.study_config import SEARCHED, Cell, StudyConfig
+from qml.runs.study_config import SEARCHED, SHARED, Cell, StudyConfig
 
 STUDY_CONFIG = "study.json"
 
@@ -35,6 +36,9 @@ def check_study(config: StudyConfig) -> StudyConfig:
         Device.load(d)
     if len(set(devices)) < len(devices):
         raise InputError(f"devices {', '.join(config.devices)} name one device twice")
+    if any(Path(d).stem == SHARED for d in devices):
+        raise InputError(f"a device snapshot file may not be named {SHARED}.json in a study (the folder of the "
+                         f"noise-free runs): rename it")
     for task in config.tasks:
         if task not in task_names():
             raise InputError(f"unknown task {task!r}{did_you_mean(task, task_names())}: expected one of "

@@ -1,7 +1,8 @@
-"""One cell of a study: ``run_cell`` trains it (or reuses the search its seed's search-based cells share),
+"""One cell of a study: ``run_cell`` trains it (or reuses the run or search it shares with other cells),
 evaluates it on the device's Aer twin and writes ``cell.json``, the ``CellRecord`` that makes it done. It writes
-only under its own folder and that shared search folder, so a runner may give each cell its own worker (running
-the shared searches first)."""
+only under its own folder and the folder it shares — the search of its (task, device, seed), or the noise-free
+training of its (task, seed, method), which does not depend on the device — so a runner may give each cell its
+own worker once one cell of each shared folder is done."""
 
 from __future__ import annotations
 
@@ -76,10 +77,10 @@ def run_cell(study: Path | str, config: StudyConfig, cell: Cell) -> CellRecord:
         return read_cell(study, cell)
     start, timings = time.perf_counter(), {}
     if cell.base in TRAINED:
-        rc = config.run_config(cell)
-        _train(path, rc)
+        run = cell.run_folder(study, config)
+        _train(run, config.run_config(cell))
         timings["train_s"] = time.perf_counter() - start
-        run, layout = path, _trivial_layout(config)
+        layout = _trivial_layout(config)
     else:
         results = ensure_search(study, config, cell.task, cell.device, cell.seed)
         timings["search_s"] = time.perf_counter() - start

@@ -211,8 +211,19 @@ class Cell:
         """``STUDY/cells/<task>/<device>/<seed>/<method>/``."""
         return search_folder(study, self.task, self.device, self.seed).parent / self.method
 
+    def run_folder(self, study: Path | str, config: StudyConfig) -> Path:
+        """Where a trained method's run lives: its own cell folder, or, for a method trained without noise (its
+        run does not depend on the device), ``STUDY/cells/<task>/noise-free/<seed>/<method>/``, which the cells
+        of every device share."""
+        if self.base in TRAINED and config.factor_of(self.method) is None:
+            return Path(study) / "cells" / self.task / SHARED / str(self.seed) / self.method
+        return self.folder(study)
+
     def __str__(self) -> str:
         return f"{self.task} {self.device} seed {self.seed} {self.method}"
+
+
+SHARED = "noise-free"  # not a device name: IBM's start with ibm_, a snapshot file's stem is checked against it
 
 
 def search_folder(study: Path | str, task: str, device: str, seed: int) -> Path:

@@ -78,7 +78,9 @@ def test_tiny_study_writes_a_cell_folder_per_cell_and_one_table(tiny):
     for cell in CELLS:
         record = json.loads((cell.folder(out) / "cell.json").read_text())
         assert record["n"] == 12 and len(record["correct"]) == 12 and record["layout"] == [0, 1, 2, 3]
-        assert (cell.folder(out) / "model.pt").is_file() and (cell.folder(out) / "metrics.jsonl").is_file()
+        run = cell.run_folder(out, TINY)
+        assert record["run"] == run.relative_to(out).as_posix()
+        assert (run / "model.pt").is_file() and (run / "metrics.jsonl").is_file()
     assert [(r.method, r.seeds, r.n) for r in results.rows] == [("plain", [0, 1], [12, 12]),
                                                                 ("noise", [0, 1], [12, 12])]
     assert results.reference == "plain" and [c.method for c in results.comparisons] == ["noise"]
@@ -86,6 +88,22 @@ def test_tiny_study_writes_a_cell_folder_per_cell_and_one_table(tiny):
     assert format_table(results) in report and "accuracy-digits2.png" in report
     assert (out / "accuracy-digits2.png").is_file() and (out / "curves-digits2-ibm_quito.png").is_file()
     print(f"tiny study: {seconds:.1f} s")
+
+
+def test_noise_free_training_is_shared_by_every_devices_cells(tmp_path):
+    """plain does not depend on the device: one training per seed, evaluated on each device's twin."""
+    import qml.runs.study_cell as study_cell
+
+    trained, train_run = [], study_cell.train_run
+    config = replace(TINY, methods=["plain"], devices=["quito", "lima"], seeds=[0])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_cell, "train_run", lambda rc, out, **kw: (trained.append(out), train_run(rc, out, **kw)))
+        study_run(tmp_path / "s", config, **QUIET)
+    quito, lima = (json.loads((Cell("digits2", d, 0, "plain").folder(tmp_path / "s") / "cell.json").read_text())
+                   for d in ("ibm_quito", "ibm_lima"))
+    assert trained == [tmp_path / "s" / "cells" / "digits2" / "noise-free" / "0" / "plain"]
+    assert quito["run"] == lima["run"] == "cells/digits2/noise-free/0/plain"
+    assert quito["backend"] == "aer:ibm_quito" and lima["backend"] == "aer:ibm_lima"
 
 
 def test_study_stores_its_config_with_device_names_as_ibm_writes_them(tiny):
