@@ -28,6 +28,9 @@ def write_atomic(path: Path, data: str | bytes | Callable[[Path], None]) -> None
     through a temporary file in the same folder and one rename: a reader or a killed writer sees the old file
     or the new one, never half of one. Any failure removes the temporary file and raises a one-line error."""
     path = Path(path)
+    if not path.parent.is_dir():  # torch.save says so with a RuntimeError, not an OSError
+        raise FileError(f"cannot write {path}: its folder {path.parent} does not exist (moved or deleted while "
+                        f"qml was writing to it?)")
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:
         if callable(data):

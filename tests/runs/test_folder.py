@@ -210,3 +210,11 @@ def test_a_reader_needs_no_lock(tmp_path):
     with FolderLock(run):
         assert RunFolder(run).read_config(RunConfig).task == "digits2"
     time.sleep(0)
+
+
+def test_a_checkpoint_into_a_folder_moved_away_is_one_line_not_a_torch_traceback(tmp_path):
+    """torch.save reports a missing folder as a RuntimeError; qml names the file and the folder instead."""
+    gone = tmp_path / "moved" / "model.pt"
+    with pytest.raises(FileError, match="does not exist") as excinfo:
+        write_atomic(gone, lambda tmp: torch.save({"a": torch.zeros(1)}, tmp))
+    assert "\n" not in str(excinfo.value) and str(gone) in str(excinfo.value)
