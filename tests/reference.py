@@ -142,10 +142,11 @@ def _wire_p1(results, n_qubits: int, wires) -> np.ndarray:
     return np.array([[probs[(index >> q) & 1 == 1].sum() for q in wires] for probs in results])
 
 
-def noisy_reference_z(circuit: qml.Circuit, theta, x, tables, confusion) -> np.ndarray:
+def noisy_reference_z(circuit: qml.Circuit, theta, x, tables, confusion, before=None) -> np.ndarray:
     """(B, n) ⟨Z⟩ of every wire from qiskit-aer's density-matrix method: each op of ``circuit`` as its qiskit gate's
     unitary followed by the Pauli channel ``tables[i]`` (or none for None) on the op's wires, then every wire read
-    out through ``confusion[w]``."""
+    out through ``confusion[w]``. ``before[i]`` (optional, ``len(ops) + 1`` lists of (wires, table)) are Pauli
+    channels on their own wires just before op ``i`` (the last list: after every op)."""
     from qiskit.quantum_info import Operator
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import pauli_error
@@ -154,14 +155,20 @@ def noisy_reference_z(circuit: qml.Circuit, theta, x, tables, confusion) -> np.n
     rows = [None] if x is None else list(np.asarray(x, dtype=np.float64))
     n = circuit.n_wires
     errors = [None if table is None else pauli_error(pauli_terms(table)).to_instruction() for table in tables]
+    before = [[] for _ in range(len(circuit.ops) + 1)] if before is None else before
+    extra = [[(pauli_error(pauli_terms(table)).to_instruction(), list(wires)) for wires, table in at] for at in before]
     circuits = []
     for row in rows:
         qc = QuantumCircuit(n)
-        for op, error in zip(circuit.ops, errors, strict=True):
+        for i, (op, error) in enumerate(zip(circuit.ops, errors, strict=True)):
+            for instruction, wires in extra[i]:
+                qc.append(instruction, wires)
             gate = getattr(qlib, GATES[op.gate].qiskit_class)(*(angle_value(p, theta, row) for p in op.params))
             qc.unitary(Operator(gate), list(op.wires))
             if error is not None:
                 qc.append(error, list(op.wires))
+        for instruction, wires in extra[-1]:
+            qc.append(instruction, wires)
         qc.save_probabilities()
         circuits.append(qc)
     result = AerSimulator(method="density_matrix").run(circuits).result()

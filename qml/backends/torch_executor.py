@@ -37,7 +37,8 @@ class TorchExecutor(Executor):
                 probs = probabilities(state)
             elif n <= MAX_WIRES:
                 channels = [ch.table for ch in self.noise.channels(module.circuit)]
-                rho = DensityMatrix(module.circuit).run(module.theta, x, channels)
+                rho = DensityMatrix(module.circuit).run(module.theta, x, channels,
+                                                        before=self.noise.moves(module.circuit))
                 probs = readout_probabilities(rho, n, self.noise.confusion(module.circuit)).to(module.theta.dtype)
             else:
                 injector = NoiseInjector(module, self.noise, self.generator)

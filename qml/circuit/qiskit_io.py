@@ -43,8 +43,10 @@ def _values_or_symbols(values, name: str, count: int, what: str, vector_cls):
     return [float(v) for v in values]
 
 
-def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None):
-    """A qiskit ``QuantumCircuit`` with the same ops; angles stay symbolic unless ``theta`` / ``x`` are given."""
+def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None, *,
+              labels: bool = False):
+    """A qiskit ``QuantumCircuit`` with the same ops; angles stay symbolic unless ``theta`` / ``x`` are given.
+    ``labels`` labels each gate with its op's index (``"7"``), to find the op again after a qiskit pass."""
     import qiskit.circuit.library as lib
     from qiskit.circuit import ParameterVector, QuantumCircuit
 
@@ -53,7 +55,8 @@ def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequenc
     x = _values_or_symbols(x, "x", circuit.n_inputs, "features", ParameterVector)
     for op in circuit.ops:
         gate_cls = getattr(lib, GATES[op.gate].qiskit_class)
-        qc.append(gate_cls(*(_angle(p, theta, x) for p in op.params)), list(op.wires))
+        angles = [_angle(p, theta, x) for p in op.params]
+        qc.append(gate_cls(*angles, label=str(len(qc.data))) if labels else gate_cls(*angles), list(op.wires))
     qc.global_phase = circuit.global_phase
     return qc
 

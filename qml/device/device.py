@@ -23,6 +23,7 @@ class Device:
         self.snapshot = snapshot
         self._hops: dict[int, list[float]] = {}
         self._regions: dict[tuple[int, ...], Device] = {}
+        self._routings: dict[tuple, object] = {}
 
     @classmethod
     def load(cls, name_or_path: str | Path | DeviceSnapshot | Device) -> Device:
@@ -30,8 +31,11 @@ class Device:
         is read again when it changes)."""
         if isinstance(name_or_path, Device):
             return name_or_path
-        if isinstance(name_or_path, DeviceSnapshot):
-            return cls(name_or_path)
+        if isinstance(name_or_path, DeviceSnapshot):  # the same object: the same Device (its caches with it)
+            key = ("snapshot", id(name_or_path))
+            if key not in _CACHE or _CACHE[key].snapshot is not name_or_path:
+                _CACHE[key] = cls(name_or_path)
+            return _CACHE[key]
         from qml.device.library import load_snapshot, snapshot_source
 
         source = snapshot_source(name_or_path)
@@ -123,6 +127,18 @@ class Device:
 
         out = self.transpile(to_qiskit(circuit, theta=theta), layout)
         return {"logical_gates": len(circuit), **self.gate_counts(out)}
+
+    def route(self, circuit, layout: Sequence[int] | None = None):
+        """Where each op of a qml ``circuit`` placed with ``layout`` lands once qiskit routes it here, the SWAPs
+        it inserts and where each wire is measured (``qml.device.routing.Routing``); kept per (circuit's wires,
+        layout), so a search asking again for the same architecture and layout does not route again."""
+        from qml.device.routing import route, skeleton_key
+
+        layout = self.check_layout(layout, circuit.n_wires)
+        key = (skeleton_key(circuit), layout)
+        if key not in self._routings:
+            self._routings[key] = route(self, circuit, layout)
+        return self._routings[key]
 
     # -- placement ---------------------------------------------------------------------------------------
     def rank_layouts(self, circuit, theta=None, limit: int = 16) -> list[tuple[tuple[int, ...], float]]:

@@ -1,11 +1,11 @@
 """Noise injection into the statevector engine, sampled **independently per sample**.
 
-The circuit is rewritten once: after every op, one U3 "slot" per wire whose angles are extra input features.
-Each forward pass draws, for every sample and every op, a Pauli from that op's channel and feeds the slots the
-angles of I, X, Y or Z (U3(0,0,0), U3(pi,0,pi), U3(pi,pi/2,pi/2), U3(0,0,pi); equal up to a global phase, which
-no measurement sees). The engine then runs the noisy circuit as any other batched circuit, with the module's own
-trainable angles (so masks or quantizers on ``theta`` stay in effect), and readout confusion is applied to the
-measured distribution."""
+The circuit is rewritten once: after every op (and where routing puts a SWAP, ``NoiseModel.moves``), one U3
+"slot" per wire whose angles are extra input features. Each forward pass draws, for every sample and every
+channel, a Pauli from that channel and feeds the slots the angles of I, X, Y or Z (U3(0,0,0), U3(pi,0,pi),
+U3(pi,pi/2,pi/2), U3(0,0,pi); equal up to a global phase, which no measurement sees). The engine then runs the
+noisy circuit as any other batched circuit, with the module's own trainable angles (so masks or quantizers on
+``theta`` stay in effect), and readout confusion is applied to the measured distribution."""
 
 from __future__ import annotations
 
@@ -27,17 +27,30 @@ PAULI_U3 = torch.tensor([[0.0, 0.0, 0.0], [math.pi, 0.0, math.pi], [math.pi, mat
                          [0.0, 0.0, math.pi]], dtype=torch.float64)
 
 
-def slotted_circuit(circuit: Circuit, n_inputs: int) -> tuple[Circuit, list[tuple[int, int]]]:
-    """The circuit with a U3 slot after each op on each of its wires; returns it and, per slot, (op, position)."""
+def slotted_circuit(circuit: Circuit, n_inputs: int, before: list[list] | None = None
+                    ) -> tuple[Circuit, list[tuple[int, int]]]:
+    """The circuit with a U3 slot after each op on each of its wires, and, with ``before`` (``NoiseModel.moves``),
+    a slot on each wire of every extra channel just before op ``i`` (the last list: after every op). Returns it and,
+    per slot, (channel row, position in that channel): rows ``0..len(ops)-1`` are the ops' channels, then the
+    extra channels in order."""
     noisy = Circuit(circuit.n_wires, name=f"{circuit.name}+noise")
     noisy.trainable_init = list(circuit.trainable_init)
-    slots = []
-    for i, op in enumerate(circuit.ops):
-        noisy.append(op)
-        for j, w in enumerate(op.wires):
+    slots: list[tuple[int, int]] = []
+    extra_row = len(circuit.ops)
+
+    def add_slots(row: int, wires) -> None:
+        for j, w in enumerate(wires):
             base = n_inputs + 3 * len(slots)
             noisy.append(Op("u3", (w,), tuple(ParamRef("input", base + t) for t in range(3))))
-            slots.append((i, j))
+            slots.append((row, j))
+
+    for i in range(len(circuit.ops) + 1):
+        for extra in () if before is None else before[i]:
+            add_slots(extra_row, extra.wires)
+            extra_row += 1
+        if i < len(circuit.ops):
+            noisy.append(circuit.ops[i])
+            add_slots(i, circuit.ops[i].wires)
     noisy._n_inputs = n_inputs + 3 * len(slots)
     return noisy, slots
 
@@ -59,8 +72,9 @@ class NoiseInjector(torch.nn.Module):
 
     def _build(self) -> None:
         circuit = self.module.circuit
-        channels = self.noise.channels(circuit)
-        self.noisy_circuit, self.slots = slotted_circuit(circuit, self.module.n_inputs)
+        before = self.noise.moves(circuit)
+        channels = self.noise.channels(circuit) + [extra for extras in before for extra in extras]
+        self.noisy_circuit, self.slots = slotted_circuit(circuit, self.module.n_inputs, before)
         self.engine = StatevectorEngine(self.noisy_circuit)
         width = max((len(ch.table) for ch in channels), default=1)
         cdf = np.ones((len(channels), width))

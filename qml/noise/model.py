@@ -1,12 +1,18 @@
 """``NoiseModel``: a device snapshot, a layout (logical wire -> physical qubit) and a noise factor, turned into
-one Pauli channel per logical gate and one readout confusion per measured wire.
+one Pauli channel per logical gate, the channels of the SWAPs routing inserts, and one readout confusion per
+measured wire.
+
+Where each gate lands is what qiskit's routing makes of the circuit on that layout (``Device.route``, the routing
+``Device.transpile`` does, cached per circuit architecture and layout): after a SWAP the logical wires sit on
+other physical qubits, with those qubits' errors, and each wire is read out where it ends. Each SWAP costs what
+the transpiled SWAP costs (its native gates on that pair) on the two logical wires it exchanges (the marginal on
+one wire when the other qubit holds no logical wire), placed between the ops it falls between (``moves``).
 
 How a logical gate gets its error (the "error budget per logical gate"): qiskit transpiles the gate once to the
 device basis (``qml.noise.budget``); the gate then carries
-- on each wire: the calibrated error of its ``sx``/``x`` pulses on that physical qubit, compounded;
+- on each wire: the calibrated error of its ``sx``/``x`` pulses on the physical qubit where it lands, compounded;
 - on its pair: the calibrated error of the native 2-qubit gate on that physical pair, compounded over the number
-  of native gates; a pair that is not coupled on the device pays for routing (3 native gates per SWAP along the
-  shortest path of the coupling map);
+  of native gates;
 - thermal relaxation (T1, T2 of each physical qubit) over the gate's duration, Pauli-twirled.
 As in qiskit-aer's device models, the calibrated error includes decoherence during the gate, so the depolarizing
 part is the calibrated error minus the thermal part (never below zero). Every error probability is then
@@ -49,7 +55,10 @@ class NoiseModel:
                  thermal: bool = True, readout: bool = True) -> None:
         if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor >= 0):
             raise NoiseError(f"noise factor must be a finite number >= 0, got {factor!r}")
-        self.snapshot = snapshot
+        from qml.device import Device
+
+        self.device = Device.load(snapshot)
+        self.snapshot = self.device.snapshot
         self.layout = None if layout is None else tuple(layout)
         self.factor = float(factor)
         self.thermal = thermal
@@ -64,7 +73,12 @@ class NoiseModel:
         return NoiseModel(self.snapshot, self.layout, factor, thermal=self.thermal, readout=self.readout)
 
     def placed(self, circuit: Circuit) -> tuple[int, ...]:
+        """The layout (physical qubit of each logical wire at the start), checked against the circuit."""
         return check_layout(self.layout, circuit.n_wires, self.snapshot.num_qubits, self.snapshot.device)
+
+    def routing(self, circuit: Circuit):
+        """Where each op of ``circuit`` lands on the device (``qml.device.routing.Routing``)."""
+        return self.device.route(circuit, self.placed(circuit))
 
     # -- per-gate channels ------------------------------------------------------------------------------
     def _hops(self, a: int, b: int) -> int:
@@ -105,10 +119,9 @@ class NoiseModel:
         cal = self.snapshot.qubit(q)
         return pauli.thermal(duration, cal.t1 or 0.0, cal.t2 or 0.0)
 
-    def op_noise(self, op: Op, physical: tuple[int, ...]) -> OpNoise:
-        """The Pauli channel of one op whose wires sit on ``physical`` qubits."""
+    def op_noise(self, op: Op, qubits: Sequence[int]) -> OpNoise:
+        """The Pauli channel of one op whose wires (in the op's order) sit on physical ``qubits``."""
         k = len(op.wires)
-        qubits = [physical[w] for w in op.wires]
         cost = gate_cost(op.gate, self.snapshot.two_qubit_gate)
         table = pauli.identity(k)
         durations = [0.0] * k
@@ -127,7 +140,7 @@ class NoiseModel:
                 by_pair[key] = by_pair.get(key, 0) + 1
             for (a, b), count in by_pair.items():
                 qa, qb = qubits[a], qubits[b]
-                count += 3 * (self._hops(qa, qb) - 1)  # SWAPs to bring them together
+                count += 3 * (self._hops(qa, qb) - 1)  # SWAPs for a pair routing left apart (none after routing)
                 err, dur = self._native(qa, qb)
                 r = 1 - (1 - err) ** count
                 th_a, th_b = self._thermal(qa, count * dur), self._thermal(qb, count * dur)
@@ -140,32 +153,73 @@ class NoiseModel:
         return OpNoise(op.wires, pauli.scaled(table, self.factor))
 
     def channels(self, circuit: Circuit) -> list[OpNoise]:
-        """One channel per op of ``circuit``, in order."""
-        physical = self.placed(circuit)
+        """One channel per op of ``circuit``, in order, on the physical qubits where routing lands the op."""
+        routing = self.routing(circuit)
         cache: dict[tuple, OpNoise] = {}
         out = []
-        for op in circuit.ops:
-            key = (op.gate, tuple(physical[w] for w in op.wires))
+        for op, qubits in zip(circuit.ops, routing.placed, strict=True):
+            key = (op.gate, qubits)
             if key not in cache:
-                cache[key] = self.op_noise(op, physical)
+                cache[key] = self.op_noise(op, qubits)
             out.append(OpNoise(op.wires, cache[key].table))
+        return out
+
+    def moves(self, circuit: Circuit) -> list[list[OpNoise]]:
+        """The SWAP channels: ``len(ops) + 1`` lists, entry ``i`` applied just before op ``i`` (the last entry:
+        before measurement), each on the logical wires it acts on. A SWAP's channel goes before the first op
+        that follows it on either of its wires; when routing ran ops of other wires out of the circuit's order so
+        that no single place is after the ops before it and before the ops after it on both wires, each wire gets
+        its marginal before its own next op."""
+        ops = circuit.ops
+        out: list[list[OpNoise]] = [[] for _ in range(len(ops) + 1)]
+        routing = self.routing(circuit)
+
+        def next_on(wire: int, after: int) -> int:
+            return next((j for j in range(after + 1, len(ops)) if wire in ops[j].wires), len(ops))
+
+        for swaps in routing.swaps:
+            for swap in swaps:
+                table = self.op_noise(_SWAP, swap.qubits).table  # on (qubits[0], qubits[1]) after the exchange
+                # after the exchange qubits[0] holds what sat on qubits[1] and the other way round
+                holders = (swap.wires[1], swap.wires[0])
+                later = [next_on(w, a) if w is not None else None
+                         for w, a in zip(swap.wires, swap.after, strict=True)]
+                wires = [w for w in holders if w is not None]
+                if len(wires) == 2:
+                    at = min(later)
+                    if max(swap.after) < at:
+                        out[at].append(OpNoise(holders, table))
+                        continue
+                for k, w in enumerate(holders):
+                    if w is not None:
+                        out[later[1 - k]].append(OpNoise((w,), _marginal(table, k)))
         return out
 
     # -- readout --------------------------------------------------------------------------------------
     def confusion(self, circuit: Circuit) -> list[np.ndarray | None]:
-        """Per logical wire the 2x2 readout confusion [prepared, measured] of its physical qubit."""
-        physical = self.placed(circuit)
+        """Per logical wire the 2x2 readout confusion [prepared, measured] of the physical qubit it is measured
+        on (where routing leaves it)."""
         if not self.readout:
             return [None] * circuit.n_wires
-        return [np.asarray(self.snapshot.readout_confusion(q), dtype=float) for q in physical]
+        return [np.asarray(self.snapshot.readout_confusion(q), dtype=float) for q in self.routing(circuit).final]
 
     def success_rate(self, circuit: Circuit) -> float:
-        """Estimated success rate: the product over ops of (1 - error), times readout fidelity of each wire."""
-        rate = float(np.prod([1.0 - ch.error for ch in self.channels(circuit)]))
+        """Estimated success rate: the product over ops and SWAPs of (1 - error), times readout fidelity of each
+        wire."""
+        moved = [ch for before in self.moves(circuit) for ch in before]
+        rate = float(np.prod([1.0 - ch.error for ch in self.channels(circuit) + moved]))
         for m in self.confusion(circuit):
             if m is not None:
                 rate *= 1.0 - (m[0, 1] + m[1, 0]) / 2
         return rate
+
+
+_SWAP = Op("swap", (0, 1), ())
+
+
+def _marginal(table2: np.ndarray, k: int) -> np.ndarray:
+    """The 1-qubit Pauli channel on wire ``k`` (0 or 1) of a 2-qubit table (index = P0 + 4 P1)."""
+    return table2.reshape(4, 4).sum(axis=k)  # reshape: [P1, P0]; keep P0 (sum over P1, axis 0) for k = 0
 
 
 def _embed_pair(table2: np.ndarray, a: int, b: int, k: int) -> np.ndarray:

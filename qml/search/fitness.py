@@ -95,7 +95,7 @@ class FitnessFunction:
             survive, confusion = self._routed(model, layout)
         else:
             survive = [1.0] * circuit.n_wires
-            for ch in noise.channels(circuit):
+            for ch in noise.channels(circuit) + [m for moved in noise.moves(circuit) for m in moved]:
                 for w in ch.wires:
                     survive[w] *= 1.0 - ch.error
             confusion = noise.confusion(circuit)

@@ -68,7 +68,10 @@ def _apply(rho: Tensor, mats: Tensor, axes: Sequence[int]) -> Tensor:
 
 class DensityMatrix:
     """Runs a circuit on density matrices; ``channels[i]`` (optional) is the Pauli channel after op ``i``:
-    a probability vector over the 4^k Paulis on the op's wires (index = sum of P_j * 4^j, P in I, X, Y, Z)."""
+    a probability vector over the 4^k Paulis on the op's wires (index = sum of P_j * 4^j, P in I, X, Y, Z);
+    ``before[i]`` (optional, ``len(ops) + 1`` lists) holds channels with their own wires applied just before op
+    ``i`` (the last list: after every op), e.g. the SWAPs routing inserts (``NoiseModel.moves``): any object with
+    ``wires`` and ``table``."""
 
     def __init__(self, circuit: Circuit) -> None:
         if circuit.n_wires > MAX_WIRES:
@@ -77,7 +80,7 @@ class DensityMatrix:
         self.circuit = circuit
 
     def run(self, theta: Tensor, x: Tensor | None, channels: Sequence[np.ndarray | None] | None = None,
-            cdtype: torch.dtype = torch.complex128) -> Tensor:
+            cdtype: torch.dtype = torch.complex128, before: Sequence[Sequence] | None = None) -> Tensor:
         n = self.circuit.n_wires
         batch = 1 if x is None else x.shape[0]
         dim = 1 << n
@@ -85,6 +88,8 @@ class DensityMatrix:
         rho[:, 0, 0] = 1
         rho = rho.reshape(batch, *([2] * (2 * n)))
         for i, op in enumerate(self.circuit.ops):
+            for extra in () if before is None else before[i]:
+                rho = self._pauli_channel(rho, extra.table, extra.wires, n)
             u = op_matrices(op, theta, x, batch, cdtype)
             rows = [n - w for w in op.wires]
             cols = [2 * n - w for w in op.wires]
@@ -92,6 +97,8 @@ class DensityMatrix:
             channel = None if channels is None else channels[i]
             if channel is not None:
                 rho = self._pauli_channel(rho, channel, op.wires, n)
+        for extra in () if before is None else before[len(self.circuit.ops)]:
+            rho = self._pauli_channel(rho, extra.table, extra.wires, n)
         return rho.reshape(batch, dim, dim)
 
     @staticmethod

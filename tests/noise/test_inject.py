@@ -41,7 +41,8 @@ def x_one():
 def exact(module, x, noise: NoiseModel) -> torch.Tensor:
     """(B, 2^n) measured probabilities from the density matrix with the model's channels and readout."""
     c = module.circuit
-    rho = DensityMatrix(c).run(module.theta.detach(), x, [ch.table for ch in noise.channels(c)])
+    rho = DensityMatrix(c).run(module.theta.detach(), x, [ch.table for ch in noise.channels(c)],
+                               before=noise.moves(c))
     return readout_probabilities(rho, c.n_wires, noise.confusion(c))
 
 
