@@ -1,8 +1,9 @@
 """Evolutionary co-search of subcircuit gene x qubit layout (QuantumNAS), and random search at equal budget.
 
 A candidate is ``(gene, layout)``; ``layout[i]`` is the physical qubit of logical wire i (distinct qubits of the
-device; pairs of native two-qubit gates must sit on coupled qubits). Every evaluated candidate goes to an
-``Evaluations`` store keyed by its fingerprint, appended to a JSON-lines file as it is computed; the search is
+device forming a connected region; pairs of native two-qubit gates must sit on coupled qubits). Every evaluated
+candidate goes to an ``Evaluations`` store keyed by its fingerprint, appended to a JSON-lines file as it is
+computed; the search is
 deterministic in its seed, so a killed search rerun with the same store replays its choices and evaluates no
 candidate twice."""
 
@@ -55,27 +56,66 @@ class Candidate:
 
 
 class LayoutSpace:
-    """Placements of ``n_wires`` logical wires on a device's qubits."""
+    """Placements of ``n_wires`` logical wires on a device's qubits: the qubits of a layout always form a connected
+    region of the coupling map (on a 133-qubit device, wires scattered over the chip would pay for dozens of SWAPs
+    and the twin would simulate every qubit in between). ``random`` grows a region from a random qubit by random
+    neighbours and puts the wires on it in random order; ``mutate`` exchanges two wires or moves one wire to
+    another qubit next to the region, keeping it connected."""
 
     def __init__(self, n_wires: int, n_qubits: int, edges: Sequence[tuple[int, int]]) -> None:
         if n_wires > n_qubits:
             raise InputError(f"the design space has {n_wires} wires but the device has only {n_qubits} qubits")
         self.n_wires, self.n_qubits = n_wires, n_qubits
         self.edges = {(min(a, b), max(a, b)) for a, b in edges}
+        self.neighbours: dict[int, set[int]] = {q: set() for q in range(n_qubits)}
+        for a, b in self.edges:
+            self.neighbours[a].add(b)
+            self.neighbours[b].add(a)
+        self.starts = [q for q in range(n_qubits) if self._component_size(q) >= n_wires]
+        if not self.starts:
+            raise InputError(f"the device has no {n_wires} connected qubits for the design space's {n_wires} wires")
+
+    def _component_size(self, start: int) -> int:
+        seen, todo = {start}, [start]
+        while todo:
+            for q in self.neighbours[todo.pop()] - seen:
+                seen.add(q)
+                todo.append(q)
+        return len(seen)
+
+    def connected(self, qubits: Sequence[int]) -> bool:
+        qubits = set(qubits)
+        start = next(iter(qubits))
+        seen, todo = {start}, [start]
+        while todo:
+            for q in (self.neighbours[todo.pop()] & qubits) - seen:
+                seen.add(q)
+                todo.append(q)
+        return seen == qubits
 
     def valid(self, layout: Sequence[int], pairs: Sequence[tuple[int, int]]) -> bool:
-        return all((min(layout[a], layout[b]), max(layout[a], layout[b])) in self.edges for a, b in pairs)
+        return self.connected(layout) and \
+            all((min(layout[a], layout[b]), max(layout[a], layout[b])) in self.edges for a, b in pairs)
 
     def random(self, rng: random.Random) -> tuple[int, ...]:
-        return tuple(rng.sample(range(self.n_qubits), self.n_wires))
+        region = [rng.choice(self.starts)]
+        while len(region) < self.n_wires:
+            frontier = sorted({q for r in region for q in self.neighbours[r]} - set(region))
+            region.append(rng.choice(frontier))
+        rng.shuffle(region)
+        return tuple(region)
 
     def mutate(self, layout: tuple[int, ...], rng: random.Random) -> tuple[int, ...]:
         out = list(layout)
-        unused = [q for q in range(self.n_qubits) if q not in out]
         i = rng.randrange(self.n_wires)
-        if unused and rng.random() < 0.5:
-            out[i] = rng.choice(unused)
-        elif self.n_wires > 1:
+        if rng.random() < 0.5:
+            rest = set(out[:i] + out[i + 1:])
+            near = sorted(q for q in {n for r in rest for n in self.neighbours[r]} - set(out)
+                          if self.connected(rest | {q}))
+            if near:
+                out[i] = rng.choice(near)
+                return tuple(out)
+        if self.n_wires > 1:
             j = rng.choice([k for k in range(self.n_wires) if k != i])
             out[i], out[j] = out[j], out[i]
         return tuple(out)

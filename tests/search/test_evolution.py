@@ -80,6 +80,38 @@ def test_random_and_mutated_layouts_are_distinct_qubits_of_the_device(layouts):
             assert all(0 <= q < 5 for q in candidate)
 
 
+@pytest.mark.parametrize("name", ["ibm_quito", "ibm_torino"])
+def test_every_layout_drawn_or_mutated_is_a_connected_region_of_the_coupling_map(name):
+    """Checked with a breadth-first search of our own over the snapshot's edges; on Torino (133 qubits) the
+    regions must also move about: mutations reach qubits the first region did not hold."""
+    snapshot = load_snapshot(name)
+    space, rng = LayoutSpace(4, snapshot.num_qubits, snapshot.edges), random.Random(1)
+    adjacent = {(a, b) for a, b in snapshot.edges} | {(b, a) for a, b in snapshot.edges}
+
+    def region_is_connected(qubits) -> bool:
+        reached, todo = {qubits[0]}, [qubits[0]]
+        while todo:
+            q = todo.pop()
+            for r in qubits:
+                if (q, r) in adjacent and r not in reached:
+                    reached.add(r)
+                    todo.append(r)
+        return reached == set(qubits)
+
+    layout, visited = space.random(rng), set()
+    for _ in range(300):
+        layout = space.mutate(layout, rng)
+        visited |= set(layout)
+        for candidate in (space.random(rng), layout):
+            assert len(set(candidate)) == 4 and region_is_connected(candidate), candidate
+    assert len(visited) >= min(7, snapshot.num_qubits)
+
+
+def test_layout_space_rejects_a_device_without_enough_connected_qubits():
+    with pytest.raises(qml.InputError, match="no 4 connected qubits"):
+        LayoutSpace(4, 5, [(0, 1), (1, 2), (3, 4)])
+
+
 def test_layout_space_rejects_a_device_with_too_few_qubits():
     with pytest.raises(qml.InputError, match="the design space has 4 wires but the device has only 3 qubits"):
         LayoutSpace(4, 3, [(0, 1), (1, 2)])
