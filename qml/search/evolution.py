@@ -3,9 +3,8 @@
 A candidate is ``(gene, layout)``; ``layout[i]`` is the physical qubit of logical wire i (distinct qubits of the
 device forming a connected region; pairs of native two-qubit gates must sit on coupled qubits). Every evaluated
 candidate goes to an ``Evaluations`` store keyed by its fingerprint, appended to a JSON-lines file as it is
-computed; the search is
-deterministic in its seed, so a killed search rerun with the same store replays its choices and evaluates no
-candidate twice."""
+computed; the search is deterministic in its seed, so a killed search rerun with the same store replays its choices
+and evaluates no candidate twice."""
 
 from __future__ import annotations
 
