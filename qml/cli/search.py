@@ -11,7 +11,10 @@ from qml.errors import InputError
 
 def register(sub) -> None:
     p = sub.add_parser("search", help="noise-adaptive search of circuit and qubit mapping (QuantumNAS)",
-                       description="Train a SuperCircuit, co-search subcircuit x layout with evolution, retrain the "
+                       description="Find a circuit and its qubits: --strategy evolution (QuantumNAS: train a "
+                                   "SuperCircuit, co-search subcircuit x layout with evolution) or trainfree "
+                                   "(Élivágar-style: score candidates on connected regions by Clifford noise "
+                                   "resilience and representational capacity, no training); then retrain the "
                                    "winner with the device's noise, prune it (qml-quantum plugin) and evaluate it "
                                    "on the Aer twin next to the human baseline. Every stage resumes with --resume.")
     p.add_argument("--task", help="dataset (default digits4; see qml train --help)")
@@ -24,6 +27,15 @@ def register(sub) -> None:
                                       "build(n_blocks=...) (default: the design space file's own build())")
     p.add_argument("--space-blocks", type=positive_int, help="blocks of the SuperCircuit (default: the space's)")
     p.add_argument("--device", default="ibm_quito", help="device snapshot (qml noise list)")
+    p.add_argument("--strategy", default="evolution", choices=("evolution", "trainfree"),
+                   help="evolution (QuantumNAS, default) or trainfree (Élivágar-style, no SuperCircuit)")
+    p.add_argument("--candidates", type=positive_int, default=256, help="trainfree: candidates scored")
+    p.add_argument("--replicas", type=positive_int, default=32,
+                   help="trainfree: Clifford replicas per candidate for its noise resilience")
+    p.add_argument("--samples-per-class", type=positive_int, default=8,
+                   help="trainfree: training inputs per class for the representational capacity")
+    p.add_argument("--angle-draws", type=positive_int, default=16,
+                   help="trainfree: random angle sets for the representational capacity")
     p.add_argument("--fitness", default="esr", choices=("esr", "esr_routed", "torch", "aer"))
     p.add_argument("--valid-size", type=positive_int, default=300)
     p.add_argument("--super-epochs", type=positive_int, default=40)
@@ -53,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from qml.runs import SearchConfig, search_run
     from qml.search.evolution import EvolutionConfig
     from qml.search.supercircuit import SuperTrainConfig
+    from qml.search.trainfree import TrainFreeConfig
 
     task, data_file = (args.task or "digits4", None) if args.resume else task_and_data(args)
     out: Path = args.out or default_out(Path("runs") / f"search-{task}-{Path(args.space).stem}-{args.device}",
@@ -79,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             random_baseline=not args.no_random_baseline, retrain_epochs=args.retrain_epochs,
             noise_factor=args.noise_factor, fitness_noise_factor=args.fitness_noise_factor,
             prune_ratio=args.prune_ratio or None, shots=args.shots, seed=args.seed,
-            data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()))
+            data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()), strategy=args.strategy,
+            train_free=TrainFreeConfig(args.candidates, args.replicas, args.samples_per_class, args.angle_draws))
     search_run(out, config, resume=args.resume, quiet=args.quiet)
     return 0

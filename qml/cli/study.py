@@ -50,6 +50,8 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--shots", type=positive_int, help="shots per input on the Aer twin")
     p.add_argument("--limit", type=positive_int, help="evaluate each cell on the first N test inputs")
+    p.add_argument("--strategy", choices=("evolution", "trainfree"),
+                   help="how the search-based methods search (the config's search.strategy; default evolution)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=run)
 
@@ -62,13 +64,18 @@ def run(args: argparse.Namespace) -> int:
     flags = {name: getattr(args, name) for name in GRID_FLAGS if getattr(args, name) is not None}
     config = None
     if args.resume:
-        given = (["--config"] if args.config else []) + [f"--{name}" for name in flags]
+        given = (["--config"] if args.config else []) + [f"--{name}" for name in flags] + \
+            (["--strategy"] if args.strategy else [])
         if given:
             raise InputError(f"--resume continues the study stored in {args.out}; drop {', '.join(given)}")
     elif args.config is not None:
         config = StudyConfig.from_file(args.config, **flags)
     else:
         config = StudyConfig.from_partial(flags, "command line")
+    if config is not None and args.strategy is not None:
+        from dataclasses import replace
+
+        config = replace(config, search=replace(config.search, strategy=args.strategy))
     results = study_run(args.out, config, resume=args.resume, say=(lambda text: None) if args.quiet else
                         (lambda text: print(text, flush=True)))
     print(format_table(results))

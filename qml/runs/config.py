@@ -11,6 +11,7 @@ from qml.errors import InputError
 from qml.runs.schema import from_doc
 from qml.search.evolution import EvolutionConfig
 from qml.search.supercircuit import SuperTrainConfig
+from qml.search.trainfree import TrainFreeConfig
 from qml.train import TrainConfig
 
 
@@ -57,7 +58,8 @@ class SearchConfig:
     ``noise_factor`` scales the noise injected while retraining; ``fitness_noise_factor`` the noise the fitness
     scores candidates under (1: the device as calibrated; the ``aer`` fitness can only use 1)."""
 
-    ADDED_LATER = ("fitness_noise_factor", "data_file", "baseline")
+    ADDED_LATER = ("fitness_noise_factor", "data_file", "baseline", "strategy", "train_free")
+    STRATEGIES = ("evolution", "trainfree")
 
     task: str = "digits4"
     space: str = "u3cu3"
@@ -78,6 +80,8 @@ class SearchConfig:
     data_dir: str | None = None
     data_file: str | None = None
     baseline: str | None = None  # the human design (a circuit name or file); None: the space file's build()
+    strategy: str = "evolution"  # evolution: SuperCircuit + evolutionary co-search; trainfree: Élivágar-style
+    train_free: TrainFreeConfig = field(default_factory=TrainFreeConfig)
 
     def __post_init__(self) -> None:
         from qml.search.fitness import KINDS
@@ -89,6 +93,8 @@ class SearchConfig:
             check_noise_factor(getattr(self, name), name)
         if self.prune_ratio is not None and not 0 < self.prune_ratio < 1:
             raise InputError(f"prune_ratio must be in (0, 1) or null, got {self.prune_ratio}")
+        if self.strategy not in self.STRATEGIES:
+            raise InputError(f"strategy must be one of {', '.join(self.STRATEGIES)}, got {self.strategy!r}")
         if self.fitness not in KINDS:
             raise InputError(f"fitness must be one of {', '.join(KINDS)}, got {self.fitness!r}")
         if self.fitness == "aer" and self.fitness_noise_factor != 1.0:

@@ -1,8 +1,13 @@
-"""The search stage: the QuantumNAS pipeline in a run folder, every step resumable.
+"""The search stage in a run folder, every step resumable. Two strategies find the circuit and its qubits:
 
-1. SuperCircuit training (``super.pt`` every epoch, ``super_metrics.jsonl``);
-2. evolutionary co-search of gene x layout (``evaluations.jsonl``: every evaluated candidate with its fitness,
-   ``generations.jsonl``), optionally random search at the same budget;
+- ``evolution`` (QuantumNAS): 1. SuperCircuit training (``super.pt`` every epoch, ``super_metrics.jsonl``);
+  2. evolutionary co-search of gene x layout (``evaluations.jsonl``: every evaluated candidate with its fitness,
+  ``generations.jsonl``), optionally random search at the same budget;
+- ``trainfree`` (Élivágar-style, ``qml.search.trainfree``): candidates drawn on connected regions of the device and
+  scored without training by Clifford noise resilience and representational capacity (``evaluations.jsonl``); the
+  random baseline is the first candidate drawn.
+
+Then, for both:
 3. the winner retrained from scratch with the device's noise injected (``winner/``, a run folder);
 4. gate pruning through the ``gate_prune`` pass when the qml-quantum plugin is installed (``winner/pruned``);
 5. evaluation on the Aer twin, next to the human design of the same space (the space file's ``build()``, two
@@ -109,6 +114,54 @@ def _search(s: Search, quiet: bool) -> dict:
     config, folder, space, data = s.config, s.folder, s.space, s.data
     timings: dict[str, float] = {}
 
+    if config.strategy == "trainfree":
+        best, random_best = _train_free(s, timings, quiet)
+    else:
+        best, random_best = _evolution(s, timings, quiet)
+
+    # 3-5. retrain, prune, evaluate
+    results = {"device": config.device, "space": config.space}
+    for key, candidate, prune in (("winner", best, True), ("random", random_best, False)):
+        if candidate is None:
+            continue
+        start = time.perf_counter()
+        results[key] = {"gene": list(candidate.gene), "layout": list(candidate.layout)}
+        rc = _run_config(config, list(candidate.layout), gene=list(candidate.gene))
+        results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune)[0])
+        timings[f"retrain_{key}"] = time.perf_counter() - start
+    start = time.perf_counter()
+    human = Path(config.baseline or config.space).stem
+    results["baseline"] = {"circuit": f"{human}, {HUMAN_BLOCKS} blocks", "layout": list(range(space.n_wires))}
+    outcome, model = _train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False)
+    results["baseline"].update(outcome)
+    results["human_layouts"] = _human_on_other_layouts(s, model, results["winner"]["layout"])
+    timings["baseline"] = time.perf_counter() - start
+    results["test_inputs"] = len(data.x_test)
+    results["verdicts"] = _verdicts(s)
+    results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+    folder.write_json("results.json", results)
+    from qml.runs.report import write_report
+
+    write_report(folder, config, results, s.device)
+    n = len(data.x_test)
+    human = results["human_layouts"]["best_layout"]
+    s.say(f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
+          f"{with_interval(results['winner']['aer'], n)}"
+          + (f", pruned {with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
+             else "")
+          + f"; human design: trivial layout {with_interval(results['baseline']['aer'], n)}, searched layout "
+          f"{with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
+          f"{human['layout']} {with_interval(human['aer'], n)}")
+    for pair, verdict in results["verdicts"].items():
+        s.say(f"      {pair}: {verdict['text']}")
+    s.say(f"      report {folder.file('report.md')}")
+    return results
+
+
+def _evolution(s: Search, timings: dict, quiet: bool):
+    """Stages 1-2 of the QuantumNAS strategy: SuperCircuit training, then evolutionary co-search (and random
+    search at the same budget); returns the best candidate and the random one (or None)."""
+    config, folder, space, data = s.config, s.folder, s.space, s.data
     # 1. SuperCircuit
     start = time.perf_counter()
     with seeded(config.seed):
@@ -159,43 +212,38 @@ def _search(s: Search, quiet: bool) -> dict:
         folder.write_text("random.jsonl", "".join(json.dumps(r) + "\n" for r in random_history))
     timings["search"] = time.perf_counter() - start
 
-    # 3-5. retrain, prune, evaluate
-    results = {"device": config.device, "space": config.space}
-    for key, candidate, prune in (("winner", best, True), ("random", random_best, False)):
-        if candidate is None:
-            continue
-        start = time.perf_counter()
-        results[key] = {"gene": list(candidate.gene), "layout": list(candidate.layout)}
-        rc = _run_config(config, list(candidate.layout), gene=list(candidate.gene))
-        results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune)[0])
-        timings[f"retrain_{key}"] = time.perf_counter() - start
-    start = time.perf_counter()
-    human = Path(config.baseline or config.space).stem
-    results["baseline"] = {"circuit": f"{human}, {HUMAN_BLOCKS} blocks", "layout": list(range(space.n_wires))}
-    outcome, model = _train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False)
-    results["baseline"].update(outcome)
-    results["human_layouts"] = _human_on_other_layouts(s, model, results["winner"]["layout"])
-    timings["baseline"] = time.perf_counter() - start
-    results["test_inputs"] = len(data.x_test)
-    results["verdicts"] = _verdicts(s)
-    results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
-    folder.write_json("results.json", results)
-    from qml.runs.report import write_report
+    return best, random_best
 
-    write_report(folder, config, results, s.device)
-    n = len(data.x_test)
-    human = results["human_layouts"]["best_layout"]
-    s.say(f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
-          f"{with_interval(results['winner']['aer'], n)}"
-          + (f", pruned {with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
-             else "")
-          + f"; human design: trivial layout {with_interval(results['baseline']['aer'], n)}, searched layout "
-          f"{with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
-          f"{human['layout']} {with_interval(human['aer'], n)}")
-    for pair, verdict in results["verdicts"].items():
-        s.say(f"      {pair}: {verdict['text']}")
-    s.say(f"      report {folder.file('report.md')}")
-    return results
+
+def _train_free(s: Search, timings: dict, quiet: bool):
+    """Stages 1-2 of the training-free strategy (``qml.search.trainfree``): candidates drawn from the design space
+    on connected regions of the device and scored without training; returns the best and, as the random baseline,
+    the first one drawn (what the same budget gives without the score)."""
+    from tqdm.auto import tqdm
+
+    from qml.search.trainfree import TrainFreeScore, score_candidates
+
+    config, folder, space, data = s.config, s.folder, s.space, s.data
+    start = time.perf_counter()
+    s.say(f"[1/5] training-free scoring (Élivágar-style): no SuperCircuit; {config.train_free.candidates} "
+          f"candidates, {config.train_free.replicas} Clifford replicas each")
+    score = TrainFreeScore(space, s.device, data.x_train, data.y_train, data.n_classes, config.train_free,
+                           config.seed, config.fitness_noise_factor)
+    store = Evaluations(space, folder.file("evaluations.jsonl"))
+    known = len(store.records)
+    layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
+    bar = tqdm(total=config.train_free.candidates, desc="scoring", unit="cand",
+               disable=True if quiet else None)
+    scored = score_candidates(space, layouts, score, config.train_free.candidates, store, config.seed,
+                              on_candidate=lambda record: bar.update(1))
+    bar.close()
+    best, record = max(scored, key=lambda pair: pair[1]["fitness"])
+    s.say(f"[2/5] scored {len(scored)} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
+          f"qubits {list(best.layout)}: score {record['fitness']:.4f} (Clifford noise resilience "
+          f"{record['clifford_noise_resilience']:.4f}, representational capacity "
+          f"{record['representational_capacity']:.4f})")
+    timings["search"] = time.perf_counter() - start
+    return best, (scored[0][0] if config.random_baseline else None)
 
 
 def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:

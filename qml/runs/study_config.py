@@ -20,9 +20,16 @@ METHODS = TRAINED + SEARCHED
 
 @dataclass
 class StudySearchBudget:
-    """The budget of the one QuantumNAS search each (task, device, seed) shares (see ``SearchConfig``); its
-    retraining uses the study's epochs, learning rate, noise factor and shots."""
+    """The budget of the one search each (task, device, seed) shares (see ``SearchConfig``): ``strategy``
+    ``evolution`` (QuantumNAS: SuperCircuit and evolution budgets) or ``trainfree`` (Élivágar-style: ``candidates``
+    scored with ``replicas`` Clifford replicas each); its retraining uses the study's epochs, learning rate, noise
+    factor and shots."""
 
+    ADDED_LATER = ("strategy", "candidates", "replicas")
+
+    strategy: str = "evolution"
+    candidates: int = 256
+    replicas: int = 32
     super_epochs: int = 40
     sampler: str = "restricted"
     population: int = 40
@@ -135,6 +142,7 @@ class StudyConfig:
         """The search the search-based cells of (task, device, seed) share."""
         from qml.search.evolution import EvolutionConfig
         from qml.search.supercircuit import SuperTrainConfig
+        from qml.search.trainfree import TrainFreeConfig
 
         s = self.search
         return SearchConfig(
@@ -145,7 +153,8 @@ class StudyConfig:
                                       generations=s.generations, seed=seed),
             random_baseline="random" in self.methods, retrain_epochs=self.epochs, retrain_lr=self.lr,
             noise_factor=self.noise_factor, prune_ratio=s.prune_ratio if "searched_pruned" in self.methods else None,
-            shots=self.shots, seed=seed, data_dir=self.data_dir)
+            shots=self.shots, seed=seed, data_dir=self.data_dir, strategy=s.strategy,
+            train_free=TrainFreeConfig(candidates=s.candidates, replicas=s.replicas))
 
     # -- files ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

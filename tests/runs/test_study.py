@@ -287,3 +287,17 @@ def test_human_best_evaluates_the_baseline_on_the_devices_best_layout(searched):
     theta = model.qmodule.theta.detach().cpu().double().tolist()
     assert record.run.endswith("search/baseline")
     assert record.layout == list(Device.load("ibm_quito").best_layout(model.qmodule.circuit, theta))
+
+
+def test_the_cli_runs_the_search_based_methods_with_the_train_free_strategy(tmp_path, capsys):
+    out = tmp_path / "trainfree"
+    config = tmp_path / "study.json"
+    config.write_text(json.dumps({"methods": ["searched", "human_best"], "devices": ["quito"], "tasks": ["digits2"],
+                                  "seeds": [0], "epochs": 1, "shots": 128, "limit": 12,
+                                  "search": {"candidates": 4, "replicas": 2, "prune_ratio": 0.5}}))
+    assert main(["study", "--config", str(config), "--strategy", "trainfree", "--out", str(out), "--quiet"]) == 0
+    search = out / "cells" / "digits2" / "ibm_quito" / "0" / "search"
+    stored = json.loads((search / "config.json").read_text())
+    assert stored["strategy"] == "trainfree" and stored["train_free"]["candidates"] == 4
+    assert not (search / "super.pt").exists() and len((search / "evaluations.jsonl").read_text().splitlines()) == 4
+    assert "searched" in capsys.readouterr().out
