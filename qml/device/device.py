@@ -24,6 +24,7 @@ class Device:
         self._hops: dict[int, list[float]] = {}
         self._regions: dict[tuple[int, ...], Device] = {}
         self._routings: dict[tuple, object] = {}
+        self._routing_stages: dict[tuple[int, ...], object] = {}  # qml.device.routing.routing_stages
 
     @classmethod
     def load(cls, name_or_path: str | Path | DeviceSnapshot | Device) -> Device:

@@ -55,7 +55,6 @@ def skeleton_key(circuit) -> tuple:
 def route(device, circuit, layout: Sequence[int]) -> Routing:
     """How ``device`` (a ``qml.device.Device``) routes ``circuit`` (a ``qml.Circuit``) placed with ``layout``."""
     from qiskit import QuantumCircuit
-    from qiskit.transpiler import StagedPassManager, generate_preset_pass_manager
 
     from qml.circuit.qiskit_io import to_qiskit
 
@@ -69,10 +68,7 @@ def route(device, circuit, layout: Sequence[int]) -> Routing:
     for inst in labelled.data:
         _append_pieces(skeleton, inst.operation, list(inst.qubits), inst.operation.label)
     skeleton.measure_all()  # as ``transpile_measured`` does: the final barrier and measurements steer routing too
-    full = generate_preset_pass_manager(optimization_level=1, target=device.target, initial_layout=list(layout),
-                                        seed_transpiler=0)
-    routed = StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
-                               routing=full.routing).run(skeleton)
+    routed = routing_stages(device, layout).run(skeleton)
     where = list(layout)  # physical qubit of each logical wire, as the routed circuit goes
     placed: list[tuple[int, ...] | None] = [None] * len(ops)
     where_at: list[tuple[int, ...] | None] = [None] * len(ops)
@@ -110,6 +106,20 @@ def route(device, circuit, layout: Sequence[int]) -> Routing:
             where_at[i] = where_at[i + 1] if i + 1 < len(ops) else final
             placed[i] = tuple(where_at[i][w] for w in ops[i].wires)
     return Routing(layout, tuple(placed), tuple(swaps), final)
+
+
+def routing_stages(device, layout: tuple[int, ...]):
+    """The ``init``, ``layout`` and ``routing`` stages of the pass manager ``Device.transpile`` uses for ``layout``,
+    built once per device and layout (building them costs more than running them on a small circuit)."""
+    from qiskit.transpiler import StagedPassManager, generate_preset_pass_manager
+
+    cache = device._routing_stages
+    if layout not in cache:
+        full = generate_preset_pass_manager(optimization_level=1, target=device.target, initial_layout=list(layout),
+                                            seed_transpiler=0)
+        cache[layout] = StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
+                                          routing=full.routing)
+    return cache[layout]
 
 
 def _append_pieces(skeleton, operation, qubits, label: str) -> None:
