@@ -48,9 +48,11 @@ def check_study(config: StudyConfig) -> StudyConfig:
     load_circuit(circuit, n_blocks=config.blocks)
     config = replace(config, devices=devices, circuit=circuit)
     if any(m in SEARCHED for m in config.methods):
+        extras = {config.extra_search(m) for m in config.methods} - {None}
         for task in config.tasks:
             for device in devices:
-                check_search(config.search_config(task, device, config.seeds[0]))
+                for extra in (None, *extras):
+                    check_search(config.search_config(task, device, config.seeds[0], extra))
     if "searched_pruned" in config.methods:
         from qml.runs.prune import make_gate_prune
 

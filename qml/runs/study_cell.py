@@ -25,7 +25,8 @@ CELL, RESULTS = "cell.json", "results.json"
 # search-based method -> (run folder inside the search folder, whose layout it is evaluated on)
 SEARCH_RUNS = {"searched": ("winner", "winner"), "searched_pruned": ("winner/pruned", "winner"),
                "random": ("random", "random"), "human_trivial": ("baseline", "baseline"),
-               "human_searched": ("baseline", "winner"), "human_best": ("baseline", None)}
+               "human_searched": ("baseline", "winner"), "human_best": ("baseline", None),
+               "trainfree": ("winner", "winner")}
 
 
 @dataclass
@@ -82,9 +83,9 @@ def run_cell(study: Path | str, config: StudyConfig, cell: Cell) -> CellRecord:
         timings["train_s"] = time.perf_counter() - start
         layout = _trivial_layout(config)
     else:
-        results = ensure_search(study, config, cell.task, cell.device, cell.seed)
+        results = ensure_search(study, config, cell.task, cell.device, cell.seed, config.extra_search(cell.method))
         timings["search_s"] = time.perf_counter() - start
-        run, layout = _search_cell(study, cell, results)
+        run, layout = _search_cell(study, config, cell, results)
     evaluation = evaluate_run(run, f"aer:{cell.device}", shots=config.shots, layout=layout, seed=cell.seed,
                               limit=config.limit)
     timings["eval_s"] = evaluation.seconds
@@ -111,12 +112,14 @@ def _train(path: Path, rc) -> None:
         train_run(None, path, resume=True, progress=False, say=lambda text: None)
 
 
-def ensure_search(study: Path | str, config: StudyConfig, task: str, device: str, seed: int) -> dict:
-    """The search of (task, device, seed), run or resumed when its ``results.json`` is not on disk yet."""
-    path = search_folder(study, task, device, seed)
+def ensure_search(study: Path | str, config: StudyConfig, task: str, device: str, seed: int,
+                  extra: str | None = None) -> dict:
+    """The search of (task, device, seed) — the study's own, or with ``extra`` (``trainfree``) the extra one —
+    run or resumed when its ``results.json`` is not on disk yet."""
+    path = search_folder(study, task, device, seed, extra)
     if (path / RESULTS).is_file():
         return RunFolder(path).read_json(RESULTS)
-    sc = config.search_config(task, device, seed)
+    sc = config.search_config(task, device, seed, extra)
     if not (path / CONFIG).is_file():
         return search_run(path, sc, quiet=True)
     if RunFolder(path).read_config(SearchConfig) != sc:
@@ -124,10 +127,10 @@ def ensure_search(study: Path | str, config: StudyConfig, task: str, device: str
     return search_run(path, None, resume=True, quiet=True)
 
 
-def _search_cell(study: Path, cell: Cell, results: dict) -> tuple[Path, list[int]]:
+def _search_cell(study: Path, config: StudyConfig, cell: Cell, results: dict) -> tuple[Path, list[int]]:
     """The run folder a search-based cell evaluates, and the layout it is evaluated on."""
     name, layout_of = SEARCH_RUNS[cell.base]
-    search = search_folder(study, cell.task, cell.device, cell.seed)
+    search = search_folder(study, cell.task, cell.device, cell.seed, config.extra_search(cell.method))
     run = search / name
     if not (run / MODEL).is_file():
         why = results.get("winner", {}).get("pruned") if cell.base == "searched_pruned" else None

@@ -4,7 +4,7 @@ shares — read from a TOML or JSON file (fields left out take their defaults) a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from qml.runs.schema import from_doc
 
 TRAINED = ("plain", "noise", "noise_norm", "noise_norm_quant")  # each trains its own run folder
 NOISY = TRAINED[1:]  # trained with the device's noise injected: swept over ``noise_factors``
-SEARCHED = ("searched", "searched_pruned", "random", "human_trivial", "human_searched", "human_best")  # share a search
+SEARCHED = ("searched", "searched_pruned", "random", "human_trivial", "human_searched", "human_best",
+            "trainfree")  # share a search: the study's strategy (search.strategy), or for trainfree its own
 METHODS = TRAINED + SEARCHED
 
 
@@ -138,14 +139,21 @@ class StudyConfig:
                          quant_levels=self.quant_levels if cell.base == "noise_norm_quant" else None,
                          data_dir=self.data_dir)
 
-    def search_config(self, task: str, device: str, seed: int) -> SearchConfig:
-        """The search the search-based cells of (task, device, seed) share."""
+    def extra_search(self, method: str) -> str | None:
+        """The extra search a method's cells share (``trainfree`` when the study's strategy is another), or None
+        for the study's own search."""
+        base = method.partition("@")[0]
+        return "trainfree" if base == "trainfree" and self.search.strategy != "trainfree" else None
+
+    def search_config(self, task: str, device: str, seed: int, strategy: str | None = None) -> SearchConfig:
+        """The search the search-based cells of (task, device, seed) share; ``strategy`` (default the budget's)
+        ``trainfree`` is the one the ``trainfree`` method's cells share (no random search, no pruning)."""
         from qml.search.evolution import EvolutionConfig
         from qml.search.supercircuit import SuperTrainConfig
         from qml.search.trainfree import TrainFreeConfig
 
         s = self.search
-        return SearchConfig(
+        config = SearchConfig(
             task=task, space=self.circuit, space_options={} if s.space_blocks is None else {"n_blocks": s.space_blocks},
             device=device, fitness=s.fitness, valid_size=s.valid_size,
             super_train=SuperTrainConfig(s.super_epochs, sampler=s.sampler, seed=seed),
@@ -153,8 +161,11 @@ class StudyConfig:
                                       generations=s.generations, seed=seed),
             random_baseline="random" in self.methods, retrain_epochs=self.epochs, retrain_lr=self.lr,
             noise_factor=self.noise_factor, prune_ratio=s.prune_ratio if "searched_pruned" in self.methods else None,
-            shots=self.shots, seed=seed, data_dir=self.data_dir, strategy=s.strategy,
+            shots=self.shots, seed=seed, data_dir=self.data_dir, strategy=strategy or s.strategy,
             train_free=TrainFreeConfig(candidates=s.candidates, replicas=s.replicas))
+        if strategy is not None and strategy != s.strategy:  # the extra search of the trainfree method
+            config = replace(config, random_baseline=False, prune_ratio=None)
+        return config
 
     # -- files ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -235,10 +246,11 @@ class Cell:
 SHARED = "noise-free"  # not a device name: IBM's start with ibm_, a snapshot file's stem is checked against it
 
 
-def search_folder(study: Path | str, task: str, device: str, seed: int) -> Path:
-    """``STUDY/cells/<task>/<device>/<seed>/search/``: the search the search-based cells share."""
+def search_folder(study: Path | str, task: str, device: str, seed: int, extra: str | None = None) -> Path:
+    """``STUDY/cells/<task>/<device>/<seed>/search/``: the search the search-based cells share; with ``extra``
+    (``trainfree``), ``search-trainfree/``, the extra search of that method."""
     name = Path(device).stem if device.endswith(".json") else device
-    return Path(study) / "cells" / task / name / str(seed) / "search"
+    return Path(study) / "cells" / task / name / str(seed) / ("search" if extra is None else f"search-{extra}")
 
 
 __all__ = ["METHODS", "NOISY", "SEARCHED", "TRAINED", "Cell", "StudyConfig", "StudySearchBudget",

@@ -301,3 +301,17 @@ def test_the_cli_runs_the_search_based_methods_with_the_train_free_strategy(tmp_
     assert stored["strategy"] == "trainfree" and stored["train_free"]["candidates"] == 4
     assert not (search / "super.pt").exists() and len((search / "evaluations.jsonl").read_text().splitlines()) == 4
     assert "searched" in capsys.readouterr().out
+
+
+def test_the_trainfree_method_shares_its_own_search_next_to_the_studys(tmp_path):
+    config = replace(TINY, methods=["searched", "trainfree"], seeds=[0],
+                     search=replace(SEARCH, candidates=3, replicas=2))
+    study_run(tmp_path / "both", config, **QUIET)
+    seed = tmp_path / "both" / "cells" / "digits2" / "ibm_quito" / "0"
+    evolution = json.loads((seed / "search" / "config.json").read_text())
+    trainfree = json.loads((seed / "search-trainfree" / "config.json").read_text())
+    assert evolution["strategy"] == "evolution" and (seed / "search" / "super.pt").is_file()
+    assert trainfree["strategy"] == "trainfree" and not (seed / "search-trainfree" / "super.pt").exists()
+    record = json.loads((seed / "trainfree" / "cell.json").read_text())
+    winner = json.loads((seed / "search-trainfree" / "results.json").read_text())["winner"]
+    assert record["run"].endswith("search-trainfree/winner") and record["layout"] == winner["layout"]
