@@ -24,7 +24,8 @@ class Device:
         self._hops: dict[int, list[float]] = {}
         self._regions: dict[tuple[int, ...], Device] = {}
         self._routings: dict[tuple, object] = {}
-        self._routing_stages: dict[tuple[int, ...], object] = {}  # qml.device.routing.routing_stages
+        self._routing_stages: dict[str, object] = {}  # qml.device.routing.routing_stages
+        self._op_noise: dict[tuple, object] = {}  # qml.noise.NoiseModel.op_noise, per gate, qubits, factor, thermal
 
     @classmethod
     def load(cls, name_or_path: str | Path | DeviceSnapshot | Device) -> Device:

@@ -109,17 +109,22 @@ def route(device, circuit, layout: Sequence[int]) -> Routing:
 
 
 def routing_stages(device, layout: tuple[int, ...]):
-    """The ``init``, ``layout`` and ``routing`` stages of the pass manager ``Device.transpile`` uses for ``layout``,
-    built once per device and layout (building them costs more than running them on a small circuit)."""
+    """The ``init``, ``layout`` and ``routing`` stages of the pass manager ``Device.transpile`` uses, for
+    ``layout``. Building a preset pass manager costs far more than running it on a small circuit (plugin discovery,
+    13-180 ms), and only its first pass, ``SetLayout``, depends on the layout: the stages are built once per
+    device and that pass is replaced for each layout (``PassManager.replace``)."""
     from qiskit.transpiler import StagedPassManager, generate_preset_pass_manager
+    from qiskit.transpiler.passes import SetLayout
 
     cache = device._routing_stages
-    if layout not in cache:
-        full = generate_preset_pass_manager(optimization_level=1, target=device.target, initial_layout=list(layout),
-                                            seed_transpiler=0)
-        cache[layout] = StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
-                                          routing=full.routing)
-    return cache[layout]
+    if "stages" not in cache:
+        full = generate_preset_pass_manager(optimization_level=1, target=device.target,
+                                            initial_layout=list(layout), seed_transpiler=0)
+        cache["stages"] = full
+    full = cache["stages"]
+    full.layout.replace(0, SetLayout(list(layout)))
+    return StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
+                             routing=full.routing)
 
 
 def _append_pieces(skeleton, operation, qubits, label: str) -> None:

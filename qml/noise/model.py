@@ -120,7 +120,15 @@ class NoiseModel:
         return pauli.thermal(duration, cal.t1 or 0.0, cal.t2 or 0.0)
 
     def op_noise(self, op: Op, qubits: Sequence[int]) -> OpNoise:
-        """The Pauli channel of one op whose wires (in the op's order) sit on physical ``qubits``."""
+        """The Pauli channel of one op whose wires (in the op's order) sit on physical ``qubits``; kept on the
+        device per (gate, qubits, factor, thermal), so that the many noise models of a search build each once."""
+        key = (op.gate, tuple(qubits), self.factor, self.thermal)
+        cache = self.device._op_noise
+        if key not in cache:
+            cache[key] = self._op_noise(op, tuple(qubits))
+        return OpNoise(op.wires, cache[key].table)
+
+    def _op_noise(self, op: Op, qubits: tuple[int, ...]) -> OpNoise:
         k = len(op.wires)
         cost = gate_cost(op.gate, self.snapshot.two_qubit_gate)
         table = pauli.identity(k)
