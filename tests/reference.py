@@ -198,3 +198,13 @@ def aer_twin_reference_z(transpiled: QuantumCircuit, x, noise_model) -> np.ndarr
     readout = {tuple(e["gate_qubits"][0]): np.array(e["probabilities"]) for e in noise_model.to_dict()["errors"]
                if e["type"] == "roerror"}
     return read_out(_wire_p1(probs, transpiled.num_qubits, wires), [readout.get((q,)) for q in wires])
+
+
+def error_free(snapshot):
+    """``snapshot`` with every gate and readout error zero and no T1/T2 (no thermal relaxation)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        snapshot, gates=tuple(dataclasses.replace(g, error=0.0) for g in snapshot.gates),
+        qubits=tuple(dataclasses.replace(q, t1=None, t2=None, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0,
+                                         readout_error=0.0) for q in snapshot.qubits))

@@ -5,7 +5,6 @@ density-matrix method, with the noise model's Pauli channels and readout, for th
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 
@@ -19,7 +18,7 @@ from qml.noise import NoiseModel, load_snapshot
 from qml.search.fitness import FitnessFunction
 from qml.search.loader import load_space
 from qml.search.supercircuit import SuperCircuit
-from tests.reference import noisy_reference_z, read_out, reference_z, theta_of
+from tests.reference import error_free, noisy_reference_z, read_out, reference_z, theta_of
 
 GENE = (2, 3, 2, 4, 1)  # u3cu3 with 2 blocks
 
@@ -83,14 +82,6 @@ def seeded(space, seed: int = 0) -> SuperCircuit:
 def accuracy(z: np.ndarray, y: torch.Tensor, n_classes: int = 4) -> float:
     """The classifier's accuracy from ⟨Z⟩ by hand: the predicted class is the wire with the largest ⟨Z⟩."""
     return float((np.argmax(z[:, :n_classes], 1) == y.numpy()).mean())
-
-
-def error_free(snapshot):
-    """``snapshot`` with every gate and readout error zero and no T1/T2 (no thermal relaxation)."""
-    return dataclasses.replace(
-        snapshot, gates=tuple(dataclasses.replace(g, error=0.0) for g in snapshot.gates),
-        qubits=tuple(dataclasses.replace(q, t1=None, t2=None, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0,
-                                         readout_error=0.0) for q in snapshot.qubits))
 
 
 def torch_on_quito(layout):

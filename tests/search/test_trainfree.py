@@ -5,7 +5,6 @@ qubits, and a resumed search scores nothing again)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
@@ -22,6 +21,7 @@ from qml.search.trainfree import (
     clifford_replica_circuit,
     representational_capacity,
 )
+from tests.reference import error_free
 
 
 @pytest.fixture(scope="module")
@@ -159,11 +159,3 @@ def test_a_resumed_train_free_search_scores_nothing_again(searched, monkeypatch)
     run, results = searched
     monkeypatch.setattr(trainfree.TrainFreeScore, "__call__", lambda *a: pytest.fail("scored again"))
     assert search_run(run, None, resume=True, quiet=True)["winner"] == results["winner"]
-
-
-def error_free(snapshot):
-    """``snapshot`` with every gate and readout error zero and no T1/T2."""
-    return dataclasses.replace(
-        snapshot, gates=tuple(dataclasses.replace(g, error=0.0) for g in snapshot.gates),
-        qubits=tuple(dataclasses.replace(q, t1=None, t2=None, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0,
-                                         readout_error=0.0) for q in snapshot.qubits))
