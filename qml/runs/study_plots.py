@@ -7,10 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from qml.files import read_lines
+from qml.runs.study_config import SEARCHED
 
-# where a search-based method's training curve lives, relative to its search folder
-CURVE_OF = {"searched": "winner", "searched_pruned": "winner", "random": "random", "human_trivial": "baseline",
-            "human_searched": "baseline", "human_best": "baseline"}
+
+def _save(plt, fig, ax, study: Path, name: str, title: str, legend: dict | None = None) -> str:
+    """Title, legend, tight layout, ``study/name`` at 110 dpi, figure closed; returns ``name``."""
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, **(legend or {}))
+    fig.tight_layout()
+    fig.savefig(study / name, dpi=110)
+    plt.close(fig)
+    return name
 
 
 def _pyplot():
@@ -44,12 +51,9 @@ def accuracy_plots(study: Path, config, results) -> list[str]:
         ax.set_xticks(range(len(config.devices)), [Path(d).stem for d in config.devices])
         ax.set_ylabel("accuracy on the Aer twin")
         ax.set_ylim(0, 1.05)
-        ax.set_title(f"{task}: mean over seeds, 95 % CI; dots: seeds", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
-        names.append(f"accuracy-{task}.png")
-        fig.savefig(study / names[-1], dpi=110)
-        plt.close(fig)
+        names.append(_save(plt, fig, ax, study, f"accuracy-{task}.png",
+                           f"{task}: mean over seeds, 95 % CI; dots: seeds",
+                           {"loc": "upper left", "bbox_to_anchor": (1.0, 1.0)}))
     return names
 
 
@@ -66,9 +70,10 @@ def curve_plots(study: Path, config, records) -> list[str]:
                     continue
                 run = study / r.run
                 label = r.method
-                if r.method.partition("@")[0] in CURVE_OF:
-                    search = run.parent.parent if r.method == "searched_pruned" else run.parent
-                    run, label = search / CURVE_OF[r.method], f"search: {CURVE_OF[r.method]}"
+                if r.method.partition("@")[0] in SEARCHED:  # a run of the search's (pruned: its winner's curve)
+                    if r.run.endswith("/pruned"):
+                        run = run.parent
+                    label = f"{run.parent.name}: {run.name}"
                 if run in seen:  # the human baselines share one run
                     continue
                 seen.add(run)
@@ -84,12 +89,8 @@ def curve_plots(study: Path, config, records) -> list[str]:
                 ax.plot(range(1, length + 1), mean, marker="o" if length < 4 else None, label=label)
             ax.set_xlabel("epoch")
             ax.set_ylabel("validation accuracy (noise-free)")
-            ax.set_title(f"{task} on {Path(device).stem}", fontsize=9)
-            ax.legend(fontsize=7)
-            fig.tight_layout()
-            names.append(f"curves-{task}-{Path(device).stem}.png")
-            fig.savefig(study / names[-1], dpi=110)
-            plt.close(fig)
+            names.append(_save(plt, fig, ax, study, f"curves-{task}-{Path(device).stem}.png",
+                               f"{task} on {Path(device).stem}"))
     return names
 
 
@@ -113,12 +114,7 @@ def noise_plots(study: Path, config, results) -> list[str]:
                             marker="o", label=f"{method}, {Path(device).stem}")
         ax.set_xlabel("noise factor while training")
         ax.set_ylabel("accuracy on the Aer twin")
-        ax.set_title(f"{task}: mean over seeds, 95 % CI", fontsize=9)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        names.append(f"noise-{task}.png")
-        fig.savefig(study / names[-1], dpi=110)
-        plt.close(fig)
+        names.append(_save(plt, fig, ax, study, f"noise-{task}.png", f"{task}: mean over seeds, 95 % CI"))
     return names
 
 
