@@ -15,8 +15,10 @@ def register(sub) -> None:
                                    "SuperCircuit, co-search subcircuit x layout with evolution) or trainfree "
                                    "(Élivágar-style: score candidates on connected regions by Clifford noise "
                                    "resilience and representational capacity, no training); then retrain the "
-                                   "winner with the device's noise, prune it (qml-quantum plugin) and evaluate it "
-                                   "on the Aer twin next to the human baseline. Every stage resumes with --resume.")
+                                   "best few with the device's noise, keep the one with the best noisy validation "
+                                   "accuracy, prune it (qml-quantum plugin) and evaluate it on the Aer twin next to "
+                                   "the human design on the trivial layout and trained on its best layout. Every "
+                                   "stage resumes with --resume.")
     p.add_argument("--task", help="dataset (default digits4; see qml train --help)")
     p.add_argument("--data", type=Path, metavar="FILE.npz", help="your own data instead of --task (see qml train)")
     p.add_argument("--data-dir", type=Path)
@@ -47,6 +49,9 @@ def register(sub) -> None:
     p.add_argument("--crossovers", type=int, default=10)
     p.add_argument("--generations", type=positive_int, default=40)
     p.add_argument("--no-random-baseline", action="store_true", help="skip random search at equal budget")
+    p.add_argument("--finalists", type=positive_int, default=3,
+                   help="best candidates retrained with the device's noise; the one with the best validation "
+                        "accuracy under the noise model wins (default 3; 1: retrain the best only)")
     p.add_argument("--retrain-epochs", type=positive_int, default=60)
     p.add_argument("--noise-factor", type=noise_factor_arg, default=0.5,
                    help="noise factor T while retraining (default 0.5)")
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             noise_factor=args.noise_factor, fitness_noise_factor=args.fitness_noise_factor,
             prune_ratio=args.prune_ratio or None, shots=args.shots, seed=args.seed,
             data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()), strategy=args.strategy,
-            train_free=TrainFreeConfig(args.candidates, args.replicas, args.samples_per_class, args.angle_draws))
+            train_free=TrainFreeConfig(args.candidates, args.replicas, args.samples_per_class, args.angle_draws),
+            finalists=args.finalists)
     search_run(out, config, resume=args.resume, quiet=args.quiet)
     return 0

@@ -58,7 +58,8 @@ class SearchConfig:
     ``noise_factor`` scales the noise injected while retraining; ``fitness_noise_factor`` the noise the fitness
     scores candidates under (1: the device as calibrated; the ``aer`` fitness can only use 1)."""
 
-    ADDED_LATER = ("fitness_noise_factor", "data_file", "baseline", "strategy", "train_free")
+    ADDED_LATER = ("fitness_noise_factor", "data_file", "baseline", "strategy", "train_free", "finalists",
+                   "human_baseline")
     STRATEGIES = ("evolution", "trainfree")
 
     task: str = "digits4"
@@ -82,11 +83,15 @@ class SearchConfig:
     baseline: str | None = None  # the human design (a circuit name or file); None: the space file's build()
     strategy: str = "evolution"  # evolution: SuperCircuit + evolutionary co-search; trainfree: Élivágar-style
     train_free: TrainFreeConfig = field(default_factory=TrainFreeConfig)
+    # the best candidates retrained with the device's noise, the winner picked by their validation accuracy under
+    # qml's noise model (a search folder written before this field has its winner already and keeps it)
+    finalists: int = 3
+    human_baseline: bool = True  # train and evaluate the human design (a study's extra search shares the other's)
 
     def __post_init__(self) -> None:
         from qml.search.fitness import KINDS
 
-        for name in ("valid_size", "retrain_epochs", "shots"):
+        for name in ("valid_size", "retrain_epochs", "shots", "finalists"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be a positive integer, got {getattr(self, name)}")
         for name in ("retrain_lr", "noise_factor", "fitness_noise_factor"):

@@ -92,11 +92,11 @@ def write_report(folder, config, results: dict, device) -> Path:
             continue
         lines.append(f"| {label} | {r.get('gene', '—')} | {r['layout']} | {_pct(r['noise_free'])} | "
                      f"{_ci(r['aer'], n)} | {_ci(r.get('pruned_aer'), n)} |")
-    for key, where in (("searched_layout", "on the searched layout"), ("best_layout", "on its best layout")):
+    for key, where in (("searched_layout", "on the searched layout"), ("best_layout", "trained on its best layout")):
         r = results.get("human_layouts", {}).get(key)
         if r is not None:
-            lines.append(f"| {baseline} {where} | — | {r['layout']} | {_pct(results['baseline']['noise_free'])} | "
-                         f"{_ci(r['aer'], n)} | — |")
+            clean = r.get("noise_free", results["baseline"]["noise_free"])
+            lines.append(f"| {baseline} {where} | — | {r['layout']} | {_pct(clean)} | {_ci(r['aer'], n)} | — |")
     if results.get("verdicts"):
         lines += ["", "Paired exact McNemar tests on the same test inputs (one seed: a study with several seeds, "
                       "`qml study`, is what supports a claim):", ""]

@@ -8,10 +8,13 @@
   random baseline is the first candidate drawn.
 
 Then, for both:
-3. the winner retrained from scratch with the device's noise injected (``winner/``, a run folder);
+3. the ``finalists`` best candidates retrained from scratch with the device's noise injected
+   (``finalists/winner-<i>/``), the one with the best validation accuracy under qml's noise model kept
+   (``winner/``, a run folder; random search gets the same);
 4. gate pruning through the ``gate_prune`` pass when the qml-quantum plugin is installed (``winner/pruned``);
 5. evaluation on the Aer twin, next to the human design of the same space (the space file's ``build()``, two
-   blocks, trivial layout) trained the same way (``baseline/``); ``results.json`` and ``report.md`` with plots.
+   blocks) trained the same way on the trivial layout (``baseline/``) and on its best layout (``human_best/``);
+   ``results.json`` and ``report.md`` with plots.
 
 The device and the design space are resolved once and passed down."""
 
@@ -30,7 +33,7 @@ from qml.runs.model import build_model, load_run_data
 from qml.runs.provenance import record, source
 from qml.runs.stats import with_interval
 from qml.runs.train import seeded
-from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search
+from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search, ranked
 from qml.search.fitness import FitnessFunction
 from qml.search.supercircuit import SuperCircuit, train_supercircuit
 
@@ -54,9 +57,12 @@ class Search:
                              f"{config.task!r} gives {self.data.n_features}")
 
     def executor(self, layout):
+        """The fitness's executor on ``layout`` (the Aer twin for the ``aer`` fitness, else qml's noise model)."""
+        return self.executor_of("aer" if self.config.fitness == "aer" else "torch", layout)
+
+    def executor_of(self, kind: str, layout):
         from qml.backends import make_executor
 
-        kind = "aer" if self.config.fitness == "aer" else "torch"
         return make_executor(f"{kind}:{self.config.device}", layout=list(layout), seed=self.config.seed,
                              noise_factor=self.config.fitness_noise_factor)
 
@@ -119,23 +125,27 @@ def _search(s: Search, quiet: bool) -> dict:
     else:
         best, random_best = _evolution(s, timings, quiet)
 
-    # 3-5. retrain, prune, evaluate
+    # 3-5. retrain (the finalists, then the one picked), prune, evaluate
     results = {"device": config.device, "space": config.space}
-    for key, candidate, prune in (("winner", best, True), ("random", random_best, False)):
-        if candidate is None:
+    for key, short_list, prune in (("winner", best, True), ("random", random_best, False)):
+        if not short_list:
             continue
         start = time.perf_counter()
+        candidate, finalists = _pick_finalist(s, key, short_list)
         results[key] = {"gene": list(candidate.gene), "layout": list(candidate.layout)}
+        if finalists:
+            results[key]["finalists"] = finalists
         rc = _run_config(config, list(candidate.layout), gene=list(candidate.gene))
         results[key].update(_train_and_eval(s, folder.sub(key), rc, prune=prune)[0])
         timings[f"retrain_{key}"] = time.perf_counter() - start
-    start = time.perf_counter()
-    human = Path(config.baseline or config.space).stem
-    results["baseline"] = {"circuit": f"{human}, {HUMAN_BLOCKS} blocks", "layout": list(range(space.n_wires))}
-    outcome, model = _train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False)
-    results["baseline"].update(outcome)
-    results["human_layouts"] = _human_on_other_layouts(s, model, results["winner"]["layout"])
-    timings["baseline"] = time.perf_counter() - start
+    if config.human_baseline:
+        start = time.perf_counter()
+        human = Path(config.baseline or config.space).stem
+        results["baseline"] = {"circuit": f"{human}, {HUMAN_BLOCKS} blocks", "layout": list(range(space.n_wires))}
+        outcome, model = _train_and_eval(s, folder.sub("baseline"), _run_config(config, None), prune=False)
+        results["baseline"].update(outcome)
+        results["human_layouts"] = _human_on_other_layouts(s, model, results["winner"]["layout"])
+        timings["baseline"] = time.perf_counter() - start
     results["test_inputs"] = len(data.x_test)
     results["verdicts"] = _verdicts(s)
     results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
@@ -144,14 +154,16 @@ def _search(s: Search, quiet: bool) -> dict:
 
     write_report(folder, config, results, s.device)
     n = len(data.x_test)
-    human = results["human_layouts"]["best_layout"]
-    s.say(f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
-          f"{with_interval(results['winner']['aer'], n)}"
-          + (f", pruned {with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
-             else "")
-          + f"; human design: trivial layout {with_interval(results['baseline']['aer'], n)}, searched layout "
-          f"{with_interval(results['human_layouts']['searched_layout']['aer'], n)}, its best layout "
-          f"{human['layout']} {with_interval(human['aer'], n)}")
+    line = (f"[5/5] Aer twin of {config.device}, {n} test inputs, 95 % Wilson intervals: searched "
+            f"{with_interval(results['winner']['aer'], n)}"
+            + (f", pruned {with_interval(results['winner']['pruned_aer'], n)}" if "pruned_aer" in results["winner"]
+               else ""))
+    if "human_layouts" in results:
+        human = results["human_layouts"]["best_layout"]
+        line += (f"; human design: trivial layout {with_interval(results['baseline']['aer'], n)}, searched layout "
+                 f"{with_interval(results['human_layouts']['searched_layout']['aer'], n)}, trained on its best "
+                 f"layout {human['layout']} {with_interval(human['aer'], n)}")
+    s.say(line)
     for pair, verdict in results["verdicts"].items():
         s.say(f"      {pair}: {verdict['text']}")
     s.say(f"      report {folder.file('report.md')}")
@@ -203,16 +215,20 @@ def _evolution(s: Search, timings: dict, quiet: bool):
     layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
     best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation)
     bar.close()
+    evolved = [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"]))) for r in store.records.values()
+               if r["stage"] == "evolution"]
     budget = len({k for k, r in store.records.items() if r["stage"] == "evolution"})
     s.say(f"[2/5] co-search: {budget} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
           f"qubits {list(best.layout)}, fitness {history[-1]['best_so_far']:.4f}")
-    random_best = None
+    random_list = []
     if config.random_baseline:
         random_best, random_history = random_search(space, layouts, evaluate, budget, store, config.seed)
         folder.write_text("random.jsonl", "".join(json.dumps(r) + "\n" for r in random_history))
+        random_list = ranked(random_best, [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"])))
+                                           for r in random_history])
     timings["search"] = time.perf_counter() - start
 
-    return best, random_best
+    return ranked(best, evolved), random_list
 
 
 def _train_free(s: Search, timings: dict, quiet: bool):
@@ -243,7 +259,46 @@ def _train_free(s: Search, timings: dict, quiet: bool):
           f"{record['clifford_noise_resilience']:.4f}, representational capacity "
           f"{record['representational_capacity']:.4f})")
     timings["search"] = time.perf_counter() - start
-    return best, (scored[0][0] if config.random_baseline else None)
+    return ranked(best, [(r["fitness"], c) for c, r in scored]), ([scored[0][0]] if config.random_baseline else [])
+
+
+def _pick_finalist(s: Search, key: str, short_list: list[Candidate]) -> tuple[Candidate, list[dict]]:
+    """The first ``finalists`` candidates of ``short_list`` (best fitness first), each retrained from scratch with
+    the device's noise injected (``finalists/<key>-<i>/``) and scored by its validation accuracy under qml's noise
+    model of the device on its layout (exact density matrix, the device as calibrated); the best one (the
+    higher-ranked on ties) is picked and its run copied to ``<key>/``. One candidate, or a ``<key>/`` run already
+    finished: nothing is retrained here."""
+    import shutil
+
+    from qml.runs.evaluate import measure
+
+    if s.folder.has(f"{key}/{MODEL}") and s.folder.has(f"{key}/{RESULT}"):
+        # the pick of an earlier attempt (or the winner of a search older than its finalists) stands
+        done = s.folder.sub(key).read_config(RunConfig)
+        rows = s.folder.read_json(f"{key}/finalists.json")["finalists"] if s.folder.has(f"{key}/finalists.json") \
+            else []
+        return Candidate(tuple(done.gene), tuple(done.layout)), rows
+    short_list = short_list[:s.config.finalists]
+    if len(short_list) == 1:
+        return short_list[0], []
+    rows = []
+    for i, candidate in enumerate(short_list):
+        name = f"finalists/{key}-{i}"
+        rc = _run_config(s.config, list(candidate.layout), gene=list(candidate.gene))
+        model = _train(s, s.folder.sub(name), rc)
+        accuracy, _ = measure(model, s.executor_of("torch", candidate.layout), s.data.x_valid, s.data.y_valid, None)
+        rows.append({"gene": list(candidate.gene), "layout": list(candidate.layout), "run": name,
+                     "valid_noisy_accuracy": accuracy})
+        s.say(f"      finalist {key}-{i} on qubits {list(candidate.layout)}: validation accuracy with the device's "
+              f"noise {accuracy:.4f}")
+    pick = max(range(len(rows)), key=lambda i: (rows[i]["valid_noisy_accuracy"], -i))
+    rows[pick]["picked"] = True
+    target = s.folder.sub(key)
+    for file in sorted(s.folder.file(rows[pick]["run"]).iterdir()):
+        if file.is_file():
+            shutil.copyfile(file, target.file(file.name))
+    target.write_json("finalists.json", {"finalists": rows})
+    return short_list[pick], rows
 
 
 def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
@@ -262,24 +317,12 @@ def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
 def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = True) -> tuple[dict, object]:
     """Train a candidate from scratch with noise injected (resumable), optionally prune it, evaluate on Aer;
     ``folder`` becomes a complete run folder (config, weights, circuit.qasm, result.json)."""
-    from qml.runs.train import finish, fit, noise_for
-    from qml.train import Trainer
+    from qml.runs.train import noise_for
 
-    config, data = s.config, s.data
-    folder.write_config(rc)
-    record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name, data=rc.data_file)
-    with seeded(config.seed):
-        model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
+    config = s.config
+    model = _train(s, folder, rc)
     noise = noise_for(rc)  # rc.train.noise_factor is the search's retraining factor
-    out = {}
-    if folder.has(MODEL) and folder.has(RESULT):
-        folder.load_weights(model)
-        out["noise_free"] = Trainer(model, rc.train).evaluate(data.x_test, data.y_test)[0]
-    else:
-        result = fit(model, rc, noise, data, folder, progress=False)
-        model.set_noise(None)
-        out["noise_free"] = result.test_accuracy  # the fit's final, noise-free test evaluation
-        finish(folder, model, result)
+    out = {"noise_free": folder.read_json(RESULT)["test_accuracy"]}  # the fit's final, noise-free test evaluation
     out["aer"], s.correct[folder.path.name] = _aer_outcomes(s, model, rc.layout)
     out["gates"] = len(model.qmodule.circuit)
     folder.write_result({**folder.read_json(RESULT), "aer_accuracy": out["aer"], "shots": config.shots})
@@ -289,17 +332,45 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
     return out, model
 
 
+def _train(s: Search, folder: RunFolder, rc: RunConfig):
+    """The model of ``rc`` trained from scratch with noise injected in ``folder`` (resumed from its checkpoint;
+    loaded when finished), which becomes a complete run folder (config, weights, circuit.qasm, result.json)."""
+    from qml.runs.train import finish, fit, noise_for
+
+    data = s.data
+    folder.write_config(rc)
+    record(folder, rc, files={"space": rc.space, "circuit": rc.circuit}, device=rc.device_name, data=rc.data_file)
+    with seeded(s.config.seed):
+        model = build_model(rc, data.n_features, data.n_classes, s.space if rc.gene is not None else None)
+    if folder.has(MODEL) and folder.has(RESULT):
+        folder.load_weights(model)
+    else:
+        result = fit(model, rc, noise_for(rc), data, folder, progress=False)
+        finish(folder, model, result)
+    model.set_noise(None)
+    return model
+
+
 def _human_on_other_layouts(s: Search, model, searched_layout: list[int]) -> dict:
-    """The trained human design evaluated on the searched layout and on the best layout the device's placement
-    finds for it (VF2-style candidates scored by estimated success probability): the fair baselines."""
-    theta = model.qmodule.theta.detach().cpu().double().tolist()
-    best = list(s.device.best_layout(model.qmodule.circuit, theta))
-    out = {}
-    for key, layout in (("searched_layout", searched_layout), ("best_layout", best)):
-        accuracy, s.correct[f"human_{key}"] = _aer_outcomes(s, model, layout)
-        out[key] = {"layout": layout, "aer": accuracy}
+    """The human design on the searched layout (the trivial-layout run evaluated there) and on its own best layout:
+    the one the device's placement finds for its structure (VF2-style candidates scored by estimated success
+    probability, generic angles), where it is trained again with that layout's noise injected (``human_best/``;
+    the trivial run when the trivial layout is the best) — the strongest fair baseline."""
+    best = list(s.device.best_layout(model.qmodule.circuit))
+    trivial = list(range(model.qmodule.circuit.n_wires))
+    accuracy, s.correct["human_searched_layout"] = _aer_outcomes(s, model, searched_layout)
+    out = {"searched_layout": {"layout": searched_layout, "aer": accuracy}}
+    if best == trivial:
+        s.correct["human_best_layout"] = s.correct["baseline"]
+        baseline = s.folder.read_json("baseline/" + RESULT)
+        out["best_layout"] = {"layout": best, "aer": baseline["aer_accuracy"], "run": "baseline"}
+    else:
+        outcome, _ = _train_and_eval(s, s.folder.sub("human_best"), _run_config(s.config, best), prune=False)
+        s.correct["human_best_layout"] = s.correct.pop("human_best")
+        out["best_layout"] = {"layout": best, "aer": outcome["aer"], "noise_free": outcome["noise_free"],
+                              "run": "human_best"}
     s.say(f"      human design on the searched layout {searched_layout}: Aer twin {out['searched_layout']['aer']:.4f}; "
-          f"on its best layout {best}: {out['best_layout']['aer']:.4f}")
+          f"trained on its best layout {best}: {out['best_layout']['aer']:.4f}")
     return out
 
 
@@ -315,6 +386,8 @@ def _verdicts(s: Search) -> dict:
         if a not in s.correct:
             continue
         for b, other in names.items():
+            if b not in s.correct:  # no human design in this search
+                continue
             test = mcnemar_test(s.correct[a], s.correct[b])
             out[f"{label} vs {other}"] = {"b": test.b, "c": test.c, "p": test.p_value,
                                           "text": test.verdict(label, other)}

@@ -15,7 +15,7 @@ from qml.errors import InputError
 from qml.runs.config import SearchConfig
 from qml.runs.evaluate import evaluate_run
 from qml.runs.folder import CONFIG, MODEL, RESULT, RunFolder
-from qml.runs.model import load_run, load_run_config
+from qml.runs.model import load_run_config
 from qml.runs.schema import from_doc
 from qml.runs.search import search_run
 from qml.runs.study_config import TRAINED, Cell, StudyConfig, search_folder
@@ -25,7 +25,7 @@ CELL, RESULTS = "cell.json", "results.json"
 # search-based method -> (run folder inside the search folder, whose layout it is evaluated on)
 SEARCH_RUNS = {"searched": ("winner", "winner"), "searched_pruned": ("winner/pruned", "winner"),
                "random": ("random", "random"), "human_trivial": ("baseline", "baseline"),
-               "human_searched": ("baseline", "winner"), "human_best": ("baseline", None),
+               "human_searched": ("baseline", "winner"), "human_best": (None, None),
                "trainfree": ("winner", "winner")}
 
 
@@ -131,19 +131,14 @@ def _search_cell(study: Path, config: StudyConfig, cell: Cell, results: dict) ->
     """The run folder a search-based cell evaluates, and the layout it is evaluated on."""
     name, layout_of = SEARCH_RUNS[cell.base]
     search = search_folder(study, cell.task, cell.device, cell.seed, config.extra_search(cell.method))
+    if cell.base == "human_best":  # trained on its best layout by the search (the trivial run when that is best)
+        best = results["human_layouts"]["best_layout"]
+        name, layout = best.get("run", "baseline"), list(best["layout"])
     run = search / name
     if not (run / MODEL).is_file():
         why = results.get("winner", {}).get("pruned") if cell.base == "searched_pruned" else None
         raise InputError(f"{cell}: the search {search} holds no finished {name}/ run" + (f" ({why})" if why else ""))
-    if layout_of is not None:
-        return run, list(results[layout_of]["layout"])
-    if "human_layouts" in results:  # the search placed its human design already
-        return run, list(results["human_layouts"]["best_layout"]["layout"])
-    from qml.device import Device
-
-    _, _, model = load_run(run)
-    theta = model.qmodule.theta.detach().cpu().double().tolist()
-    return run, list(Device.load(cell.device).best_layout(model.qmodule.circuit, theta))
+    return run, (layout if cell.base == "human_best" else list(results[layout_of]["layout"]))
 
 
 def _trivial_layout(config: StudyConfig) -> list[int]:

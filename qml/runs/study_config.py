@@ -23,14 +23,15 @@ METHODS = TRAINED + SEARCHED
 class StudySearchBudget:
     """The budget of the one search each (task, device, seed) shares (see ``SearchConfig``): ``strategy``
     ``evolution`` (QuantumNAS: SuperCircuit and evolution budgets) or ``trainfree`` (Élivágar-style: ``candidates``
-    scored with ``replicas`` Clifford replicas each); its retraining uses the study's epochs, learning rate, noise
-    factor and shots."""
+    scored with ``replicas`` Clifford replicas each); the ``finalists`` best retrained, one picked; its retraining
+    uses the study's epochs, learning rate, noise factor and shots."""
 
-    ADDED_LATER = ("strategy", "candidates", "replicas")
+    ADDED_LATER = ("strategy", "candidates", "replicas", "finalists")
 
     strategy: str = "evolution"
     candidates: int = 256
     replicas: int = 32
+    finalists: int = 3
     super_epochs: int = 40
     sampler: str = "restricted"
     population: int = 40
@@ -162,9 +163,9 @@ class StudyConfig:
             random_baseline="random" in self.methods, retrain_epochs=self.epochs, retrain_lr=self.lr,
             noise_factor=self.noise_factor, prune_ratio=s.prune_ratio if "searched_pruned" in self.methods else None,
             shots=self.shots, seed=seed, data_dir=self.data_dir, strategy=strategy or s.strategy,
-            train_free=TrainFreeConfig(candidates=s.candidates, replicas=s.replicas))
+            train_free=TrainFreeConfig(candidates=s.candidates, replicas=s.replicas), finalists=s.finalists)
         if strategy is not None and strategy != s.strategy:  # the extra search of the trainfree method
-            config = replace(config, random_baseline=False, prune_ratio=None)
+            config = replace(config, random_baseline=False, prune_ratio=None, human_baseline=False)
         return config
 
     # -- files ---------------------------------------------------------------------------------------------

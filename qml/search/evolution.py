@@ -196,6 +196,18 @@ def _crossover(space, layouts, a: Candidate, b: Candidate, rng: random.Random) -
     return a
 
 
+def ranked(best: Candidate, scored: list[tuple[float, Candidate]]) -> list[Candidate]:
+    """Distinct candidates, ``best`` first, then the others by fitness (highest first; ties in the order given):
+    the short list a search retrains its finalists from."""
+    out, seen = [best], {(tuple(best.gene), tuple(best.layout))}
+    for _, c in sorted(scored, key=lambda pair: -pair[0]):
+        key = (tuple(c.gene), tuple(c.layout))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 def evolve(space: DesignSpace, layouts: LayoutSpace, evaluate: Callable[[Candidate], dict],
            config: EvolutionConfig, store: Evaluations, on_generation: Callable[[dict], None] | None = None
            ) -> tuple[Candidate, list[dict]]:
@@ -236,8 +248,9 @@ def random_search(space: DesignSpace, layouts: LayoutSpace, evaluate: Callable[[
         fit = store.fitness(c, evaluate, "random")
         if fit > best_fit:
             best_fit, best = fit, c
-        history.append({"evaluation": i + 1, "fitness": fit, "best_so_far": best_fit})
+        history.append({"evaluation": i + 1, "fitness": fit, "best_so_far": best_fit, "gene": list(c.gene),
+                        "layout": list(c.layout)})
     return best, history
 
 
-__all__ = ["Candidate", "EvolutionConfig", "Evaluations", "LayoutSpace", "evolve", "random_search"]
+__all__ = ["Candidate", "EvolutionConfig", "Evaluations", "LayoutSpace", "evolve", "random_search", "ranked"]

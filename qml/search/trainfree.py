@@ -9,13 +9,13 @@ the design space on a connected region of the device) is scored by two quantitie
   is 1 - the mean total-variation distance over the replicas. Clifford replicas keep the circuit's structure and
   its noise but not its angles, so the score says how much the device corrupts *this* circuit's outputs whatever
   it learns. All replicas run as one batch of an exact density matrix (their angles are the batch's inputs).
-- **Representational capacity** (``representational_capacity``): with random angles, how well the states of a
-  few training inputs per class separate the classes: the similarity of the reduced states of the read-out wires
+- **Representational capacity** (``representational_capacity``): with random angles, how well the outputs of a
+  few training inputs per class separate the classes: the fidelity of the read-out wires' measured distributions
   for every pair of inputs, thresholded at its mean, averaged over angle draws, and compared with the "same class"
   matrix (errors across classes weighted by 1 / (classes - 1), as the classes outnumber the pairs within one).
 
 The candidate's score is ``capacity x resilience ** noise_weight`` (Élivágar's composite with its default weight
-0.5); the best one is then trained, once, like any searched circuit."""
+0.5); only the best few are then trained, like the finalists of any search (``qml.runs.search``)."""
 
 from __future__ import annotations
 
@@ -105,8 +105,13 @@ def balanced_samples(y: torch.Tensor, per_class: int, rng: np.random.Generator) 
 
 def representational_capacity(circuit: Circuit, x: torch.Tensor, y: torch.Tensor, readout: int, angle_draws: int,
                               rng: np.random.Generator) -> float:
-    """How well random-angle states of inputs ``x`` separate their classes ``y`` on the first ``readout`` wires:
-    1 - mean((weight x (same class - thresholded similarity, averaged over angle draws))^2) over input pairs."""
+    """How well random-angle outputs of inputs ``x`` separate their classes ``y`` as the first ``readout`` wires
+    are measured: 1 - mean((weight x (same class - thresholded similarity, averaged over angle draws))^2) over
+    input pairs, the similarity of two inputs being the fidelity of their measured distributions on those wires.
+
+    The measured distributions, not the reduced states: when every wire is read out, the overlap of two pure
+    states does not depend on the trainable gates after the encoding (a unitary keeps overlaps), so a
+    state-based score would rank every candidate of an encoder-first space the same."""
     from qml.sim import QuantumModule
 
     module = QuantumModule(circuit).double()
@@ -121,12 +126,10 @@ def representational_capacity(circuit: Circuit, x: torch.Tensor, y: torch.Tensor
         with torch.no_grad():
             state = module.engine(theta, x)  # (B, 2^n); wire 0 is the least significant bit
         psi = state.reshape(count, 1 << (n - readout), 1 << readout)  # [rest, read-out wires]
-        rho = torch.einsum("bra,brc->bac", psi, psi.conj())  # reduced state of the read-out wires
-        overlap = torch.einsum("iac,jca->ij", rho, rho).real  # tr(rho_i rho_j)
-        purity = torch.diagonal(overlap)
-        similarity = overlap / torch.sqrt(purity[:, None] * purity[None, :])
+        root = (psi.abs() ** 2).sum(1).sqrt()  # square roots of the read-out wires' outcome probabilities
+        similarity = (root @ root.T) ** 2  # classical fidelity of the measured distributions
         off = similarity[~torch.eye(count, dtype=torch.bool)]
-        mean_thresholded += (similarity > off.mean()).to(torch.float64) / angle_draws
+        mean_thresholded += (similarity > off.mean() + 1e-12).to(torch.float64) / angle_draws  # not by rounding
     mean_thresholded.fill_diagonal_(1.0)
     return float(1.0 - ((weight * (same - mean_thresholded)) ** 2).mean())
 

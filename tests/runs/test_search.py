@@ -12,6 +12,7 @@ import torch
 import qml
 from qml.cli.main import main
 from qml.runs import SearchConfig, search_run
+from qml.runs.search import HUMAN_BLOCKS
 from qml.search.evolution import EvolutionConfig
 from qml.search.fitness import FitnessFunction
 from qml.search.supercircuit import SuperTrainConfig
@@ -226,7 +227,10 @@ def test_a_search_reads_its_device_once_runs_its_space_file_once_and_writes_its_
     assert reads == ["ibm_quito"]
     assert runs_file.read_text() == "x"
     top_level_configs = [w for w in writes if w == "config.json"]
-    assert len(top_level_configs) == 3  # the search's own, winner/ and baseline/: one each
+    # the search's own, each finalist's, winner/, baseline/ and human_best/ (when its best layout is not trivial)
+    retrained = 1 + len(results["winner"].get("finalists", [])) + 1
+    human = 1 + (results["human_layouts"]["best_layout"]["run"] == "human_best")
+    assert len(top_level_configs) == retrained + human
 
 
 def test_a_kill_between_checkpoint_and_log_line_neither_loses_nor_repeats_a_supercircuit_epoch(tmp_path,
@@ -268,3 +272,33 @@ def test_verdicts_follow_the_exact_mcnemar_test_by_hand_and_claim_a_winner_only_
         assert ("beats" in v["text"]) == (p < 0.05 and v["b"] != v["c"])
         assert f"- {pair}: {v['text']}" in report
     assert results["human_layouts"]["best_layout"]["layout"] != [] and results["test_inputs"] == 180
+
+
+def test_the_human_design_is_trained_again_on_its_best_layout_with_that_layouts_noise(finished):
+    """The strongest fair baseline: the layout the device's placement finds for the human design's structure, where
+    the design is trained with that layout's noise injected (not the trivial-layout run moved there)."""
+    from qml.circuit.library import load_circuit
+    from qml.device import Device
+    from qml.runs.model import load_run_config
+
+    run, results = finished
+    best = results["human_layouts"]["best_layout"]
+    expected = list(Device.load("ibm_quito").best_layout(load_circuit("u3cu3", n_blocks=HUMAN_BLOCKS)))
+    assert best["layout"] == expected
+    if expected == list(range(4)):
+        assert best["run"] == "baseline"
+        return
+    rc = load_run_config(run / best["run"])
+    assert best["run"] == "human_best" and rc.layout == expected and rc.device_name == "ibm_quito"
+    assert rc.train.noise_factor == CONFIG.noise_factor and rc.gene is None
+
+
+def test_the_random_search_gets_the_same_finalists_as_the_evolution(finished):
+    run, results = finished
+    for key in ("winner", "random"):
+        finalists = results[key]["finalists"]
+        assert len(finalists) == CONFIG.finalists == 3
+        assert sum(f.get("picked", False) for f in finalists) == 1
+        picked = next(f for f in finalists if f.get("picked"))
+        assert max(f["valid_noisy_accuracy"] for f in finalists) == picked["valid_noisy_accuracy"]
+        assert (picked["gene"], picked["layout"]) == (results[key]["gene"], results[key]["layout"])

@@ -15,6 +15,7 @@ import torch
 import qml
 from qml.noise import NoiseModel, load_snapshot
 from qml.runs import SearchConfig, search_run
+from qml.runs.evaluate import evaluate_run
 from qml.search.trainfree import (
     TrainFreeConfig,
     clifford_noise_resilience,
@@ -114,6 +115,15 @@ def test_capacity_of_a_circuit_blind_to_its_input_counts_the_within_class_pairs_
     assert representational_capacity(c, x, y, 2, 3, np.random.default_rng(0)) == pytest.approx(1 - 4 / 16)
 
 
+def test_capacity_reads_what_is_measured_not_the_state():
+    """RX(x) then H: x = 0 gives |+>, x = pi gives -i|->, orthogonal states that the Z measurement cannot tell
+    apart (both 50/50): every similarity is 1, none exceeds the mean, and the 4 within-class pairs are missed —
+    1 - 4 / 16, where a state overlap would have scored 1."""
+    c = qml.Circuit(1).add("rx", 0, qml.Input(0)).add("h", 0)
+    x, y = torch.tensor([[0.0], [0.0], [math.pi], [math.pi]]), torch.tensor([0, 0, 1, 1])
+    assert representational_capacity(c, x, y, 1, 2, np.random.default_rng(0)) == pytest.approx(1 - 4 / 16)
+
+
 def test_train_free_budgets_are_checked():
     with pytest.raises(qml.InputError, match="train_free.replicas must be a positive integer"):
         TrainFreeConfig(replicas=0)
@@ -137,8 +147,15 @@ def test_the_winner_is_the_best_scored_of_the_candidates_each_scored_once_on_con
     run, results = searched
     rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and len({r["fingerprint"] for r in rows}) == 6
-    best = max(rows, key=lambda r: r["fitness"])
-    assert results["winner"]["gene"] == best["gene"] and results["winner"]["layout"] == best["layout"]
+    top = sorted(rows, key=lambda r: -r["fitness"])[:3]  # the finalists: the three best scored, best first
+    finalists = results["winner"]["finalists"]
+    assert [(f["gene"], f["layout"]) for f in finalists] == [(r["gene"], r["layout"]) for r in top]
+    # each finalist's noisy validation accuracy, read again through `qml eval`'s path on its own run folder
+    noisy = [evaluate_run(run / f["run"], "torch:ibm_quito", split="valid").accuracy for f in finalists]
+    assert [f["valid_noisy_accuracy"] for f in finalists] == pytest.approx(noisy, abs=1e-12)
+    pick = noisy.index(max(noisy))  # the higher-ranked one on ties
+    assert (results["winner"]["gene"], results["winner"]["layout"]) == (top[pick]["gene"], top[pick]["layout"])
+    assert (run / "winner" / "model.pt").read_bytes() == (run / finalists[pick]["run"] / "model.pt").read_bytes()
     assert results["random"]["gene"] == rows[0]["gene"]  # the first drawn: what no score gives
     for r in rows:
         assert r["fitness"] == pytest.approx(r["representational_capacity"] * r["clifford_noise_resilience"] ** 0.5)
