@@ -21,6 +21,7 @@ The device and the design space are resolved once and passed down."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -127,6 +128,9 @@ def _search(s: Search, quiet: bool) -> dict:
 
     # 3-5. retrain (the finalists, then the one picked), prune, evaluate
     results = {"device": config.device, "space": config.space}
+    human = _human_candidate(s, LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges))
+    if human is not None:  # the human design on its best layout is always a finalist: picked unless beaten
+        best = [human, *[c for c in best if c != human]]
     for key, short_list, prune in (("winner", best, True), ("random", random_best, False)):
         if not short_list:
             continue
@@ -213,7 +217,9 @@ def _evolution(s: Search, timings: dict, quiet: bool):
         bar.set_postfix(best=f"{row['best_so_far']:.3f}", evaluated=row["evaluated"])
 
     layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
-    best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation)
+    human = _human_candidate(s, layouts)
+    best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation,
+                           seeds=[human] if human else [])
     bar.close()
     evolved = [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"]))) for r in store.records.values()
                if r["stage"] == "evolution"]
@@ -232,9 +238,10 @@ def _evolution(s: Search, timings: dict, quiet: bool):
 
 
 def _train_free(s: Search, timings: dict, quiet: bool):
-    """Stages 1-2 of the training-free strategy (``qml.search.trainfree``): candidates drawn from the design space
-    on connected regions of the device and scored without training; returns the best and, as the random baseline,
-    the first one drawn (what the same budget gives without the score)."""
+    """Stages 1-2 of the training-free strategy (``qml.search.trainfree``): the human design on its best layout,
+    then candidates of its size drawn from the design space on connected regions of the device, all scored without
+    training; returns the short list (best first) and, as the random baseline, the first candidate drawn at random
+    (what the budget gives without the score)."""
     from tqdm.auto import tqdm
 
     from qml.search.trainfree import TrainFreeScore, score_candidates
@@ -248,10 +255,14 @@ def _train_free(s: Search, timings: dict, quiet: bool):
     store = Evaluations(space, folder.file("evaluations.jsonl"))
     known = len(store.records)
     layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
+    human, gates = _human_candidate(s, layouts), None
+    if human is not None:  # candidates the size of the human design, as Élivágar fixes the parameter count
+        size, tolerance = space.gates_used(human.gene), config.train_free.size_tolerance
+        gates = (math.ceil(size * (1 - tolerance)), math.floor(size * (1 + tolerance)))
     bar = tqdm(total=config.train_free.candidates, desc="scoring", unit="cand",
                disable=True if quiet else None)
     scored = score_candidates(space, layouts, score, config.train_free.candidates, store, config.seed,
-                              on_candidate=lambda record: bar.update(1))
+                              on_candidate=lambda record: bar.update(1), seeds=[human] if human else [], gates=gates)
     bar.close()
     best, record = max(scored, key=lambda pair: pair[1]["fitness"])
     s.say(f"[2/5] scored {len(scored)} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
@@ -259,11 +270,27 @@ def _train_free(s: Search, timings: dict, quiet: bool):
           f"{record['clifford_noise_resilience']:.4f}, representational capacity "
           f"{record['representational_capacity']:.4f})")
     timings["search"] = time.perf_counter() - start
-    return ranked(best, [(r["fitness"], c) for c, r in scored]), ([scored[0][0]] if config.random_baseline else [])
+    first_random = scored[1 if human is not None and len(scored) > 1 else 0][0]  # the first draw after the seed
+    return ranked(best, [(r["fitness"], c) for c, r in scored]), ([first_random] if config.random_baseline else [])
+
+
+def _human_candidate(s: Search, layouts: LayoutSpace) -> Candidate | None:
+    """The human design as a candidate of the space, on the best layout the device's placement finds for it (the
+    strongest fair baseline, which both strategies start from), or None when it is not a gene of the space or that
+    layout is not one the search may pick."""
+    from qml.circuit.library import load_circuit
+    from qml.search.evolution import native_pairs
+
+    if not hasattr(s, "human"):
+        gene = s.space.gene_of(load_circuit(s.config.baseline or s.config.space, n_blocks=HUMAN_BLOCKS))
+        layout = None if gene is None else tuple(s.device.best_layout(s.space.circuit(gene)))
+        s.human = Candidate(gene, layout) if gene and layouts.valid(layout, native_pairs(s.space, gene)) else None
+    return s.human
 
 
 def _pick_finalist(s: Search, key: str, short_list: list[Candidate]) -> tuple[Candidate, list[dict]]:
-    """The first ``finalists`` candidates of ``short_list`` (best fitness first), each retrained from scratch with
+    """The first ``finalists`` candidates of ``short_list`` (the human design on its best layout when it is one of
+    the space's, then the best fitness of each layout), each retrained from scratch with
     the device's noise injected (``finalists/<key>-<i>/``) and scored by its validation accuracy under qml's noise
     model of the device on its layout (exact density matrix, the device as calibrated); the best one (the
     higher-ranked on ties) is picked and its run copied to ``<key>/``. One candidate, or a ``<key>/`` run already

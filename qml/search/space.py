@@ -104,6 +104,17 @@ class DesignSpace:
     def largest(self) -> Gene:
         return tuple(max(self.choices(i)) for i in range(self.gene_length))
 
+    def gene_of(self, circuit: Circuit) -> Gene | None:
+        """The gene whose circuit is ``circuit`` (same gates on the same wires, in order) among the genes that keep
+        every slot of their blocks — a human design of the space's own shape, like u3cu3's ``build()`` — or None
+        when ``circuit`` is not one of them."""
+        ops = [(op.gate, op.wires) for op in circuit.ops]
+        for blocks in self.choices(0):
+            gene = (blocks, *self.largest()[1:])
+            if [(op.gate, op.wires) for op in self.circuit(gene).ops] == ops:
+                return gene
+        return None
+
     def random_gene(self, rng: random.Random) -> Gene:
         return tuple(rng.choice(self.choices(i)) for i in range(self.gene_length))
 

@@ -145,7 +145,20 @@ def test_evaluations_hold_one_line_per_distinct_candidate(finished):
 def test_generations_are_logged_one_line_each(finished):
     rows = _lines(finished[0] / "generations.jsonl")
     assert [row["generation"] for row in rows] == [1, 2, 3]
-    assert rows[-1]["best_gene"] == finished[1]["winner"]["gene"]
+    finalists = [(f["gene"], f["layout"]) for f in finished[1]["winner"]["finalists"]]
+    assert (rows[-1]["best_gene"], rows[-1]["best_layout"]) in finalists[:2]  # after the human design
+
+
+def test_the_evolution_starts_from_the_human_design_on_its_best_layout(finished):
+    """The first candidate evaluated is the human design (u3cu3's build(): 2 blocks, every slot kept) on the
+    layout the device's placement picks for it, so the search can only do better by its own fitness."""
+    from qml.circuit.library import load_circuit
+    from qml.device import Device
+
+    human = load_circuit("u3cu3", n_blocks=HUMAN_BLOCKS)
+    first = _lines(finished[0] / "evaluations.jsonl")[0]
+    assert first["gene"][0] == 2 and all(v == 4 for v in first["gene"][1:])  # 4 wires: every U3 and CU3 kept
+    assert first["layout"] == list(Device.load("ibm_quito").best_layout(human)) and first["stage"] == "evolution"
 
 
 def test_winner_folder_is_a_run_that_qml_eval_reads(finished, capsys):
@@ -291,6 +304,26 @@ def test_the_human_design_is_trained_again_on_its_best_layout_with_that_layouts_
     rc = load_run_config(run / best["run"])
     assert best["run"] == "human_best" and rc.layout == expected and rc.device_name == "ibm_quito"
     assert rc.train.noise_factor == CONFIG.noise_factor and rc.gene is None
+
+
+def test_the_finalists_are_the_human_design_then_the_best_of_each_layout(finished):
+    """Searched: the human design on its best layout, then the best fitness of each other layout; random search:
+    the best of each layout among its own candidates (no human design)."""
+    run, results = finished
+    rows = _lines(run / "evaluations.jsonl")
+    human = rows[0]  # the seed of the first generation
+    for key, stage, first in (("winner", "evolution", [(human["gene"], human["layout"])]), ("random", None, [])):
+        if stage is None:
+            rows_of = [dict(r, fitness=r["fitness"]) for r in _lines(run / "random.jsonl")]
+        else:
+            rows_of = [r for r in rows if r["stage"] == stage]
+        best_of_layout, layouts = [], set()
+        for r in sorted(rows_of, key=lambda r: -r["fitness"]):
+            if tuple(r["layout"]) not in layouts:
+                layouts.add(tuple(r["layout"]))
+                best_of_layout.append((r["gene"], r["layout"]))
+        expected = (first + [c for c in best_of_layout if c not in first])[:CONFIG.finalists]
+        assert [(f["gene"], f["layout"]) for f in results[key]["finalists"]] == expected
 
 
 def test_the_random_search_gets_the_same_finalists_as_the_evolution(finished):

@@ -13,6 +13,8 @@ import pytest
 import torch
 
 import qml
+from qml.circuit.library import load_circuit
+from qml.device import Device
 from qml.noise import NoiseModel, load_snapshot
 from qml.runs import SearchConfig, search_run
 from qml.runs.evaluate import evaluate_run
@@ -147,7 +149,11 @@ def test_the_winner_is_the_best_scored_of_the_candidates_each_scored_once_on_con
     run, results = searched
     rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and len({r["fingerprint"] for r in rows}) == 6
-    top = sorted(rows, key=lambda r: -r["fitness"])[:3]  # the finalists: the three best scored, best first
+    best_of_layout = []  # the finalists: the human design (the first candidate), then the best scored of each layout
+    for r in sorted(rows, key=lambda r: -r["fitness"]):
+        if r["layout"] not in [t["layout"] for t in best_of_layout]:
+            best_of_layout.append(r)
+    top = ([rows[0]] + [r for r in best_of_layout if r is not rows[0]])[:3]
     finalists = results["winner"]["finalists"]
     assert [(f["gene"], f["layout"]) for f in finalists] == [(r["gene"], r["layout"]) for r in top]
     # each finalist's noisy validation accuracy, read again through `qml eval`'s path on its own run folder
@@ -156,7 +162,11 @@ def test_the_winner_is_the_best_scored_of_the_candidates_each_scored_once_on_con
     pick = noisy.index(max(noisy))  # the higher-ranked one on ties
     assert (results["winner"]["gene"], results["winner"]["layout"]) == (top[pick]["gene"], top[pick]["layout"])
     assert (run / "winner" / "model.pt").read_bytes() == (run / finalists[pick]["run"] / "model.pt").read_bytes()
-    assert results["random"]["gene"] == rows[0]["gene"]  # the first drawn: what no score gives
+    assert results["random"]["gene"] == rows[1]["gene"]  # the first drawn after the human seed: no score
+    human = load_circuit("u3cu3", n_blocks=2)
+    assert rows[0]["gene"] == [2] + [4] * 4 and rows[0]["layout"] == list(Device.load("ibm_quito").best_layout(human))
+    for r in rows[1:]:  # drawn the human design's size, 16 trainable gates, within 25 %
+        assert 12 <= r["gates"] <= 20
     for r in rows:
         assert r["fitness"] == pytest.approx(r["representational_capacity"] * r["clifford_noise_resilience"] ** 0.5)
     edges = set(load_snapshot("ibm_quito").edges)
