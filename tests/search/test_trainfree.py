@@ -157,9 +157,16 @@ def test_the_winner_is_the_best_scored_of_the_candidates_each_scored_once_on_con
     finalists = results["winner"]["finalists"]
     assert [(f["gene"], f["layout"]) for f in finalists] == [(r["gene"], r["layout"]) for r in top]
     # each finalist's noisy validation accuracy, read again through `qml eval`'s path on its own run folder
-    noisy = [evaluate_run(run / f["run"], "torch:ibm_quito", split="valid").accuracy for f in finalists]
+    evaluations = [evaluate_run(run / f["run"], "torch:ibm_quito", split="valid") for f in finalists]
+    noisy = [e.accuracy for e in evaluations]
     assert [f["valid_noisy_accuracy"] for f in finalists] == pytest.approx(noisy, abs=1e-12)
     pick = noisy.index(max(noisy))  # the higher-ranked one on ties
+    if pick != 0:  # a challenger replaces the human design only when significantly better (exact McNemar by hand)
+        b = sum(x and not y for x, y in zip(evaluations[pick].correct, evaluations[0].correct, strict=True))
+        c = sum(y and not x for x, y in zip(evaluations[pick].correct, evaluations[0].correct, strict=True))
+        p = min(1.0, 2 * sum(math.comb(b + c, i) for i in range(min(b, c) + 1)) / 2 ** (b + c))
+        assert finalists[pick]["p_vs_human"] == pytest.approx(p, rel=1e-12)
+        pick = pick if p < 0.05 else 0
     assert (results["winner"]["gene"], results["winner"]["layout"]) == (top[pick]["gene"], top[pick]["layout"])
     assert (run / "winner" / "model.pt").read_bytes() == (run / finalists[pick]["run"] / "model.pt").read_bytes()
     assert results["random"]["gene"] == rows[1]["gene"]  # the first drawn after the human seed: no score
