@@ -5,8 +5,9 @@ finalist 0 of both) and what each strategy's stages cost, read from the searches
     python bench/search_study.py STUDY [--json OUT.json]
 
 Prints one line per search and a summary: how often each strategy kept the human design, and the median wall
-time of finding the candidates (SuperCircuit + co-search, which includes random search at the same budget,
-against training-free scoring) and of retraining the finalists."""
+time of finding the candidates (SuperCircuit + co-search against training-free scoring; in searches run before
+random search was timed apart, ``random_search`` missing, the co-search time includes it) and of retraining the
+finalists."""
 
 from __future__ import annotations
 

@@ -341,3 +341,9 @@ def test_the_random_search_gets_the_same_finalists_as_the_evolution(finished):
             switched = challenger is not finalists[0] and challenger["p_vs_human"] < 0.05
             assert picked is (challenger if switched else finalists[0])
         assert (picked["gene"], picked["layout"]) == (results[key]["gene"], results[key]["layout"])
+
+
+def test_random_search_is_timed_apart_from_the_co_search(finished):
+    timings = finished[1]["timings_s"]
+    assert {"supercircuit", "search", "random_search"} <= set(timings)
+    assert all(v >= 0 for v in timings.values())
