@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 from qml.errors import InputError, PluginError
@@ -42,7 +43,8 @@ HUMAN_BLOCKS = 2
 
 
 class Search:
-    """One search's shared objects: config, device, space, data; and its run folder."""
+    """One search's shared objects: config, device, space, data, the layouts it may pick, the human design's place;
+    and its run folder."""
 
     def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None], space=None) -> None:
         from qml.device import Device
@@ -56,6 +58,32 @@ class Search:
         if self.space.circuit(self.space.largest()).n_inputs != self.data.n_features:
             raise InputError(f"design space {config.space!r} takes {self.space.circuit().n_inputs} features, task "
                              f"{config.task!r} gives {self.data.n_features}")
+
+    @cached_property
+    def layouts(self) -> LayoutSpace:
+        return LayoutSpace(self.space.n_wires, self.device.num_qubits, self.device.edges)
+
+    @cached_property
+    def human_layout(self) -> list[int]:
+        """The layout the device's placement finds for the human design's structure (VF2-style candidates scored
+        by estimated success probability, generic angles): where it is trained as the strongest fair baseline."""
+        from qml.circuit.library import load_circuit
+
+        return list(self.device.best_layout(load_circuit(self.config.baseline or self.config.space,
+                                                         n_blocks=HUMAN_BLOCKS)))
+
+    @cached_property
+    def human(self) -> Candidate | None:
+        """The human design as a candidate of the space on its best layout (which both strategies start from), or
+        None when it is not a gene of the space or that layout is not one the search may pick."""
+        from qml.circuit.library import load_circuit
+        from qml.search.evolution import native_pairs
+
+        gene = self.space.gene_of(load_circuit(self.config.baseline or self.config.space, n_blocks=HUMAN_BLOCKS))
+        if gene is None:
+            return None
+        layout = tuple(self.human_layout)
+        return Candidate(gene, layout) if self.layouts.valid(layout, native_pairs(self.space, gene)) else None
 
     def executor(self, layout):
         """The fitness's executor on ``layout`` (the Aer twin for the ``aer`` fitness, else qml's noise model)."""
@@ -128,7 +156,7 @@ def _search(s: Search, quiet: bool) -> dict:
 
     # 3-5. retrain (the finalists, then the one picked), prune, evaluate
     results = {"device": config.device, "space": config.space}
-    human = _human_candidate(s, LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges))
+    human = s.human
     if human is not None:  # the human design on its best layout is always a finalist: picked unless beaten
         best = [human, *[c for c in best if c != human]]
     for key, short_list, prune in (("winner", best, True), ("random", random_best, False)):
@@ -216,14 +244,13 @@ def _evolution(s: Search, timings: dict, quiet: bool):
         bar.update(1)
         bar.set_postfix(best=f"{row['best_so_far']:.3f}", evaluated=row["evaluated"])
 
-    layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
-    human = _human_candidate(s, layouts)
+    layouts = s.layouts
     best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation,
-                           seeds=[human] if human else [])
+                           seeds=[s.human] if s.human else [])
     bar.close()
     evolved = [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"]))) for r in store.records.values()
                if r["stage"] == "evolution"]
-    budget = len({k for k, r in store.records.items() if r["stage"] == "evolution"})
+    budget = len(evolved)
     s.say(f"[2/5] co-search: {budget} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
           f"qubits {list(best.layout)}, fitness {history[-1]['best_so_far']:.4f}")
     timings["search"] = time.perf_counter() - start  # the co-search alone: what the strategy costs
@@ -256,8 +283,8 @@ def _train_free(s: Search, timings: dict, quiet: bool):
                            config.seed, config.fitness_noise_factor)
     store = Evaluations(space, folder.file("evaluations.jsonl"))
     known = len(store.records)
-    layouts = LayoutSpace(space.n_wires, s.device.num_qubits, s.device.edges)
-    human, gates = _human_candidate(s, layouts), None
+    layouts = s.layouts
+    human, gates = s.human, None
     if human is not None:  # candidates the size of the human design, as Élivágar fixes the parameter count
         size, tolerance = space.gates_used(human.gene), config.train_free.size_tolerance
         gates = (math.ceil(size * (1 - tolerance)), math.floor(size * (1 + tolerance)))
@@ -274,20 +301,6 @@ def _train_free(s: Search, timings: dict, quiet: bool):
     timings["search"] = time.perf_counter() - start
     first_random = scored[1 if human is not None and len(scored) > 1 else 0][0]  # the first draw after the seed
     return ranked(best, [(r["fitness"], c) for c, r in scored]), ([first_random] if config.random_baseline else [])
-
-
-def _human_candidate(s: Search, layouts: LayoutSpace) -> Candidate | None:
-    """The human design as a candidate of the space, on the best layout the device's placement finds for it (the
-    strongest fair baseline, which both strategies start from), or None when it is not a gene of the space or that
-    layout is not one the search may pick."""
-    from qml.circuit.library import load_circuit
-    from qml.search.evolution import native_pairs
-
-    if not hasattr(s, "human"):
-        gene = s.space.gene_of(load_circuit(s.config.baseline or s.config.space, n_blocks=HUMAN_BLOCKS))
-        layout = None if gene is None else tuple(s.device.best_layout(s.space.circuit(gene)))
-        s.human = Candidate(gene, layout) if gene and layouts.valid(layout, native_pairs(s.space, gene)) else None
-    return s.human
 
 
 def _pick_finalist(s: Search, key: str, short_list: list[Candidate], incumbent: bool = False
@@ -363,14 +376,13 @@ def _train_and_eval(s: Search, folder: RunFolder, rc: RunConfig, prune: bool = T
 
     config = s.config
     model = _train(s, folder, rc)
-    noise = noise_for(rc)  # rc.train.noise_factor is the search's retraining factor
     out = {"noise_free": folder.read_json(RESULT)["test_accuracy"]}  # the fit's final, noise-free test evaluation
     out["aer"], s.correct[folder.path.name] = _aer_outcomes(s, model, rc.layout)
     out["gates"] = len(model.qmodule.circuit)
     folder.write_result({**folder.read_json(RESULT), "aer_accuracy": out["aer"], "shots": config.shots})
     s.say(f"      {folder.path.name}: noise-free {out['noise_free']:.4f}, Aer twin {out['aer']:.4f}")
-    if prune and config.prune_ratio:
-        out.update(_prune(s, folder, model, rc, noise))
+    if prune and config.prune_ratio:  # fine-tuned with the retraining's noise (rc.train.noise_factor)
+        out.update(_prune(s, folder, model, rc, noise_for(rc)))
     return out, model
 
 
@@ -398,7 +410,7 @@ def _human_on_other_layouts(s: Search, model, searched_layout: list[int]) -> dic
     the one the device's placement finds for its structure (VF2-style candidates scored by estimated success
     probability, generic angles), where it is trained again with that layout's noise injected (``human_best/``;
     the trivial run when the trivial layout is the best) — the strongest fair baseline."""
-    best = list(s.device.best_layout(model.qmodule.circuit))
+    best = s.human_layout
     trivial = list(range(model.qmodule.circuit.n_wires))
     accuracy, s.correct["human_searched_layout"] = _aer_outcomes(s, model, searched_layout)
     out = {"searched_layout": {"layout": searched_layout, "aer": accuracy}}
