@@ -142,21 +142,50 @@ def _wire_p1(results, n_qubits: int, wires) -> np.ndarray:
     return np.array([[probs[(index >> q) & 1 == 1].sum() for q in wires] for probs in results])
 
 
+def noise_instruction(table, damping=()):
+    """A qiskit-aer error instruction: the Pauli channel ``table``, then on each wire ``j`` the non-unital part of
+    amplitude damping ``damping[j]`` (signed), built as qiskit channels: the Pauli-transfer matrix of the identity
+    with gamma in its (Z, I) entry, tensored with identities and composed after the Pauli channel."""
+    from qiskit.quantum_info import PTM, Kraus, SuperOp
+    from qiskit_aer.noise import QuantumError, pauli_error
+
+    error = pauli_error(pauli_terms(table))
+    if not any(damping):
+        return error.to_instruction()
+    channel = SuperOp(error)
+    for j, gamma in enumerate(damping):
+        shift = np.eye(4)
+        shift[3, 0] = gamma  # PTM rows/columns I, X, Y, Z: I -> I + gamma Z
+        parts = [PTM(np.eye(4))] * len(damping)
+        parts[j] = PTM(shift)
+        full = parts[-1]
+        for part in reversed(parts[:-1]):
+            full = full.tensor(part)  # qubit 0 rightmost, as qiskit orders them
+        channel = channel.compose(SuperOp(full))
+    return QuantumError(Kraus(channel)).to_instruction()
+
+
+def _table_and_damping(entry):
+    """A channel entry: a Pauli table, or (table, damping)."""
+    return entry if isinstance(entry, tuple) else (entry, ())
+
+
 def noisy_reference_z(circuit: qml.Circuit, theta, x, tables, confusion, before=None) -> np.ndarray:
     """(B, n) ⟨Z⟩ of every wire from qiskit-aer's density-matrix method: each op of ``circuit`` as its qiskit gate's
-    unitary followed by the Pauli channel ``tables[i]`` (or none for None) on the op's wires, then every wire read
-    out through ``confusion[w]``. ``before[i]`` (optional, ``len(ops) + 1`` lists of (wires, table)) are Pauli
-    channels on their own wires just before op ``i`` (the last list: after every op)."""
+    unitary followed by the channel ``tables[i]`` (or none for None) on the op's wires — a Pauli table, or
+    (table, damping) for a Pauli table followed by each wire's amplitude-damping shift (``noise_instruction``) —
+    then every wire read out through ``confusion[w]``. ``before[i]`` (optional, ``len(ops) + 1`` lists of
+    (wires, table) or (wires, table, damping)) are channels on their own wires just before op ``i`` (the last list:
+    after every op)."""
     from qiskit.quantum_info import Operator
     from qiskit_aer import AerSimulator
-    from qiskit_aer.noise import pauli_error
 
     theta = np.asarray(theta, dtype=np.float64)
     rows = [None] if x is None else list(np.asarray(x, dtype=np.float64))
     n = circuit.n_wires
-    errors = [None if table is None else pauli_error(pauli_terms(table)).to_instruction() for table in tables]
+    errors = [None if entry is None else noise_instruction(*_table_and_damping(entry)) for entry in tables]
     before = [[] for _ in range(len(circuit.ops) + 1)] if before is None else before
-    extra = [[(pauli_error(pauli_terms(table)).to_instruction(), list(wires)) for wires, table in at] for at in before]
+    extra = [[(noise_instruction(*entry[1:]), list(entry[0])) for entry in at] for at in before]
     circuits = []
     for row in rows:
         qc = QuantumCircuit(n)

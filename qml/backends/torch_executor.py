@@ -36,8 +36,7 @@ class TorchExecutor(Executor):
                 state = module.engine(module.theta, x)
                 probs = probabilities(state)
             elif n <= MAX_WIRES:
-                channels = [ch.table for ch in self.noise.channels(module.circuit)]
-                rho = DensityMatrix(module.circuit).run(module.theta, x, channels,
+                rho = DensityMatrix(module.circuit).run(module.theta, x, self.noise.channels(module.circuit),
                                                         before=self.noise.moves(module.circuit))
                 probs = readout_probabilities(rho, n, self.noise.confusion(module.circuit)).to(module.theta.dtype)
             else:

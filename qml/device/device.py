@@ -142,6 +142,19 @@ class Device:
             self._routings[key] = route(self, circuit, layout)
         return self._routings[key]
 
+    def native_counts(self, circuit, layout: Sequence[int] | None = None):
+        """The native gates per physical qubit and pair of a qml ``circuit`` transpiled here with ``layout``
+        (``qml.device.routing.NativeCounts``); kept per (gates, wires, which angles are inputs, trainables or which
+        constants, layout): what the transpiler's merging depends on."""
+        from qml.device.routing import native_counts
+
+        layout = self.check_layout(layout, circuit.n_wires)
+        angles = tuple(tuple((p.kind, p.offset if p.kind == "const" else 0.0) for p in op.params) for op in circuit.ops)
+        key = ("counts", circuit.n_wires, tuple((op.gate, op.wires) for op in circuit.ops), angles, layout)
+        if key not in self._routings:
+            self._routings[key] = native_counts(self, circuit, layout)
+        return self._routings[key]
+
     # -- placement ---------------------------------------------------------------------------------------
     def rank_layouts(self, circuit, theta=None, limit: int = 16) -> list[tuple[tuple[int, ...], float]]:
         """Candidate layouts of a qml circuit (up to ``limit``, plus the trivial one) with the estimated success

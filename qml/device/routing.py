@@ -108,6 +108,42 @@ def route(device, circuit, layout: Sequence[int]) -> Routing:
     return Routing(layout, tuple(placed), tuple(swaps), final)
 
 
+@dataclass(frozen=True)
+class NativeCounts:
+    """The native gates of a circuit as ``Device.transpile`` produces it: ``pulses[q]`` the sx / x pulses on
+    physical qubit ``q``, ``pairs[(a, b)]`` (a < b) the native 2-qubit gates on that pair, SWAPs included."""
+
+    pulses: dict[int, int]
+    pairs: dict[tuple[int, int], int]
+
+
+def native_counts(device, circuit, layout: Sequence[int]) -> NativeCounts:
+    """Count the native gates of ``circuit`` transpiled to ``device`` with ``layout`` by the whole pass manager of
+    ``routing_stages`` (optimisation included: runs of bound 1-qubit gates merge into one, adjacent 2-qubit gates
+    cancel), with the trainable angles at generic values and the inputs symbolic, as ``transpile_measured`` has
+    them. A logical gate's own cost (``qml.noise.budget``) counts each gate alone; this is what the device runs."""
+    import numpy as np
+
+    from qml.circuit.qiskit_io import to_qiskit
+
+    theta = np.random.default_rng(0).uniform(-np.pi, np.pi, circuit.n_trainable)  # generic: no gate vanishes
+    qc = to_qiskit(circuit, theta=theta)
+    qc.measure_all()
+    routing_stages(device, tuple(int(q) for q in layout))  # builds the pass manager and sets the layout
+    out = device._routing_stages["stages"].run(qc)
+    pulses: dict[int, int] = {}
+    pairs: dict[tuple[int, int], int] = {}
+    for inst in out.data:
+        qubits = [out.find_bit(q).index for q in inst.qubits]
+        name = inst.operation.name
+        if name in ("sx", "x"):
+            pulses[qubits[0]] = pulses.get(qubits[0], 0) + 1
+        elif len(qubits) == 2 and name != "barrier":
+            key = (min(qubits), max(qubits))
+            pairs[key] = pairs.get(key, 0) + 1
+    return NativeCounts(pulses, pairs)
+
+
 def routing_stages(device, layout: tuple[int, ...]):
     """The ``init``, ``layout`` and ``routing`` stages of the pass manager ``Device.transpile`` uses, for
     ``layout``. Building a preset pass manager costs far more than running it on a small circuit (plugin discovery,
@@ -139,4 +175,4 @@ def _append_pieces(skeleton, operation, qubits, label: str) -> None:
         _append_pieces(skeleton, inst.operation, [qubits[definition.find_bit(q).index] for q in inst.qubits], label)
 
 
-__all__ = ["Routing", "Swap", "route", "skeleton_key"]
+__all__ = ["NativeCounts", "Routing", "Swap", "native_counts", "route", "skeleton_key"]

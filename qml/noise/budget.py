@@ -18,6 +18,7 @@ class GateCost:
     one_qubit: tuple[int, ...]  # sx / x pulses on each of the op's wires, in the op's wire order
     two_qubit: int              # native two-qubit gates
     pairs: tuple[tuple[int, int], ...] = ()  # op-local wire pairs the two-qubit gates act on (one per gate)
+    natives: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the pulses and 2-qubit gates in order: (name, wires)
 
 
 @cache
@@ -33,11 +34,13 @@ def gate_cost(gate: str, native_2q: str) -> GateCost:
     qc: QuantumCircuit = to_qiskit(c)
     out = transpile(qc, basis_gates=["rz", "sx", "x", native_2q], optimization_level=1, seed_transpiler=0)
     one = [0] * g.num_qubits
-    pairs = []
+    pairs, natives = [], []
     for inst in out.data:
         qubits = [out.find_bit(q).index for q in inst.qubits]
         if inst.operation.name in ("sx", "x"):
             one[qubits[0]] += 1
+            natives.append((inst.operation.name, (qubits[0],)))
         elif len(qubits) == 2:
             pairs.append((qubits[0], qubits[1]))
-    return GateCost(tuple(one), len(pairs), tuple(pairs))
+            natives.append((inst.operation.name, (qubits[0], qubits[1])))
+    return GateCost(tuple(one), len(pairs), tuple(pairs), tuple(natives))

@@ -45,6 +45,14 @@ def thermal(duration: float, t1: float, t2: float) -> np.ndarray:
     return np.array([1 - 2 * px - pz, px, px, pz])
 
 
+def relaxation(duration: float, t1: float, t2: float) -> float:
+    """The amplitude-damping probability gamma = 1 - e^{-t/T1} over ``duration``: the non-unital part of thermal
+    relaxation that its Pauli twirl (``thermal``) leaves out (zero wherever ``thermal`` is the identity)."""
+    if duration <= 0 or not (t1 > 0 and t2 > 0):
+        return 0.0
+    return 1 - math.exp(-duration / t1)
+
+
 def infidelity(table: np.ndarray) -> float:
     """Average gate infidelity of a Pauli channel: (1 - p_I) * d / (d + 1)."""
     d = math.isqrt(len(table))

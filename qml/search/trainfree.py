@@ -92,8 +92,7 @@ def clifford_noise_resilience(circuit: Circuit, noise, replicas: int, rng: np.ra
     angles = torch.tensor(rng.integers(0, 4, (replicas, replica.n_inputs)) * (math.pi / 2), dtype=torch.float64)
     x = angles if replica.n_inputs else None
     theta = torch.zeros(0, dtype=torch.float64)
-    noisy = DensityMatrix(replica).run(theta, x, [ch.table for ch in noise.channels(circuit)],
-                                       before=noise.moves(circuit))
+    noisy = DensityMatrix(replica).run(theta, x, noise.channels(circuit), before=noise.moves(circuit))
     p_noisy = readout_probabilities(noisy, circuit.n_wires, noise.confusion(circuit))
     with torch.no_grad():  # noise-free: a statevector is enough
         p_clean = probabilities(QuantumModule(replica).double().engine(theta, x))

@@ -1,5 +1,5 @@
-"""Exact density-matrix simulation for small circuits (up to ``MAX_WIRES`` qubits) with Pauli channels after
-gates and readout confusion before measurement: the reference that sampled noise injection must converge to.
+"""Exact density-matrix simulation for small circuits (up to ``MAX_WIRES`` qubits) with Pauli channels and
+amplitude damping after gates and readout confusion before measurement: the reference that sampled noise injection must converge to.
 
 The density matrix of a batch is a tensor (B, 2, ..., 2, 2, ..., 2): n row axes then n column axes, each in
 qiskit's order (wire w is axis ``n - w`` of the rows, counting the batch axis as 0)."""
@@ -68,7 +68,8 @@ def _apply(rho: Tensor, mats: Tensor, axes: Sequence[int]) -> Tensor:
 
 class DensityMatrix:
     """Runs a circuit on density matrices; ``channels[i]`` (optional) is the Pauli channel after op ``i``:
-    a probability vector over the 4^k Paulis on the op's wires (index = sum of P_j * 4^j, P in I, X, Y, Z);
+    a probability vector over the 4^k Paulis on the op's wires (index = sum of P_j * 4^j, P in I, X, Y, Z), or an
+    ``OpNoise`` (its table, then its per-wire amplitude damping);
     ``before[i]`` (optional, ``len(ops) + 1`` lists) holds channels with their own wires applied just before op
     ``i`` (the last list: after every op), e.g. the SWAPs routing inserts (``NoiseModel.moves``): any object with
     ``wires`` and ``table``."""
@@ -89,17 +90,27 @@ class DensityMatrix:
         rho = rho.reshape(batch, *([2] * (2 * n)))
         for i, op in enumerate(self.circuit.ops):
             for extra in () if before is None else before[i]:
-                rho = self._pauli_channel(rho, extra.table, extra.wires, n)
+                rho = self._noise(rho, extra, extra.wires, n)
             u = op_matrices(op, theta, x, batch, cdtype)
             rows = [n - w for w in op.wires]
             cols = [2 * n - w for w in op.wires]
             rho = _apply(_apply(rho, u, rows), u.conj(), cols)
             channel = None if channels is None else channels[i]
             if channel is not None:
-                rho = self._pauli_channel(rho, channel, op.wires, n)
+                rho = self._noise(rho, channel, op.wires, n)
         for extra in () if before is None else before[len(self.circuit.ops)]:
-            rho = self._pauli_channel(rho, extra.table, extra.wires, n)
+            rho = self._noise(rho, extra, extra.wires, n)
         return rho.reshape(batch, dim, dim)
+
+    @classmethod
+    def _noise(cls, rho: Tensor, channel, wires: Sequence[int], n: int) -> Tensor:
+        """A Pauli table, or an object with ``table`` and (optionally) per-wire ``damping`` (``OpNoise``)."""
+        table = getattr(channel, "table", channel)
+        rho = cls._pauli_channel(rho, table, wires, n)
+        for w, gamma in zip(wires, getattr(channel, "damping", ()), strict=False):
+            if gamma:
+                rho = _damp(rho, float(gamma), n - w, 2 * n - w)
+        return rho
 
     @staticmethod
     def _pauli_channel(rho: Tensor, probs: np.ndarray, wires: Sequence[int], n: int) -> Tensor:
@@ -140,6 +151,16 @@ class DensityMatrix:
             flips = tuple(a for j, w in enumerate(wires) if x >> j & 1 for a in (n - w, 2 * n - w))
             out = out + m * (torch.flip(rho, dims=flips) if flips else rho)
         return out
+
+
+def _damp(rho: Tensor, gamma: float, row: int, col: int) -> Tensor:
+    """Amplitude damping's non-unital part on one qubit (its axes ``row``, ``col``): rho + gamma/2 Z (x) Tr_q rho,
+    i.e. the weight gamma of the qubit's reduced trace moved from |1><1| to |0><0|. After the Pauli twirl of the
+    same relaxation it completes qiskit-aer's thermal relaxation: ⟨Z⟩ -> (1 - gamma) ⟨Z⟩ + gamma."""
+    moved = rho.movedim((row, col), (-2, -1))
+    reduced = moved[..., 0, 0] + moved[..., 1, 1]
+    sign = torch.tensor([[1.0, 0.0], [0.0, -1.0]], dtype=rho.real.dtype, device=rho.device)
+    return (moved + (gamma / 2) * reduced[..., None, None] * sign).movedim((-2, -1), (row, col))
 
 
 def readout_probabilities(rho: Tensor, n_wires: int, confusion: Sequence[np.ndarray] | None = None) -> Tensor:

@@ -39,10 +39,13 @@ def scaled_by_hand(table: np.ndarray, factor: float) -> np.ndarray:
 
 def torch_oracle(module, x, snapshot, layout, factor: float = 1.0) -> torch.Tensor:
     """Exact ⟨Z⟩ from qiskit-aer's density-matrix method with the factor-1 noise model's channels (the ops' and the
-    routing SWAPs'), scaled by hand, and its readout."""
+    routing SWAPs', each a Pauli table and its amplitude damping), scaled by hand, and its readout."""
     noise = NoiseModel(snapshot, layout, 1.0)
-    tables = [scaled_by_hand(ch.table, factor) for ch in noise.channels(module.circuit)]
-    before = [[(ch.wires, scaled_by_hand(ch.table, factor)) for ch in at] for at in noise.moves(module.circuit)]
+    tables = [(scaled_by_hand(ch.table, factor), tuple(factor * g for g in ch.damping))
+              for ch in noise.channels(module.circuit)]
+    before = [[(ch.wires, scaled_by_hand(ch.table, factor), tuple(factor * g for g in ch.damping)) for ch in at]
+              for at in noise.moves(module.circuit)]
+    assert any(any(t[1]) for t in tables)  # thermal relaxation's damping is in the oracle too
     assert sum(map(len, before)) > 0 or layout is None  # a layout that routes: the SWAPs' channels are checked too
     return torch.tensor(noisy_reference_z(module.circuit, theta_of(module), x.numpy(), tables,
                                           noise.confusion(module.circuit), before))

@@ -39,10 +39,11 @@ def x_one():
 
 
 def exact(module, x, noise: NoiseModel) -> torch.Tensor:
-    """(B, 2^n) measured probabilities from the density matrix with the model's channels and readout."""
+    """(B, 2^n) measured probabilities from the density matrix with the model's Pauli channels (what injection
+    draws from: the twirl of thermal relaxation, without its amplitude damping) and readout."""
     c = module.circuit
     rho = DensityMatrix(c).run(module.theta.detach(), x, [ch.table for ch in noise.channels(c)],
-                               before=noise.moves(c))
+                               before=[[m.twirled() for m in at] for at in noise.moves(c)])
     return readout_probabilities(rho, c.n_wires, noise.confusion(c))
 
 

@@ -217,6 +217,77 @@ def test_native_gate_infidelity_matches_qiskit_aers_error_for_it(quito, gate, qu
     assert ours == pytest.approx(aer_infidelity, rel=0.02)
 
 
+def relaxation_only(snapshot):
+    """``snapshot`` with every gate and readout error zero, T1 and T2 kept: thermal relaxation alone."""
+    import dataclasses
+
+    return dataclasses.replace(
+        snapshot, gates=tuple(dataclasses.replace(g, error=0.0) for g in snapshot.gates),
+        qubits=tuple(dataclasses.replace(q, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0, readout_error=0.0)
+                     for q in snapshot.qubits))
+
+
+def test_relaxation_after_native_gates_is_qiskit_aers_thermal_relaxation_exactly(quito):
+    """Gates that are one native gate each (x, sx, cx on a cx device): their relaxation happens at the gate's end,
+    so the Pauli twirl plus the pull towards |0> is qiskit-aer's thermal relaxation channel, to rounding."""
+    from qml.backends.torch_executor import TorchExecutor
+    from qml.device import Device
+    from tests.reference import aer_twin_reference_z
+
+    snapshot = relaxation_only(quito)
+    c = qml.Circuit(4).add("x", (0,)).add("sx", (1,)).add("x", (3,)).add("cx", (0, 1)).add("cx", (1, 3))
+    c.add("sx", (0,)).add("x", (3,)).add("cx", (3, 1))
+    module = qml.QuantumModule(c).double()
+    layout = (0, 1, 2, 3)
+    noise = NoiseModel(snapshot, layout)
+    assert all(ch.damping for ch in noise.channels(c))
+    ours = TorchExecutor(noise).expectations(module, None).numpy()
+    device = Device.load(snapshot)
+    transpiled, _ = device.transpile_measured(module, layout)
+    aer = aer_twin_reference_z(transpiled, None, to_aer_noise_model(snapshot))
+    np.testing.assert_allclose(ours, aer, atol=1e-9)
+    from qml.sim.density import DensityMatrix, readout_probabilities
+    from qml.sim.measure import z_expectations
+
+    rho = DensityMatrix(c).run(module.theta.detach(), None, [ch.table for ch in noise.channels(c)])
+    twirled = z_expectations(readout_probabilities(rho, 4), 4, tuple(range(4))).numpy()
+    assert np.abs(twirled - aer).max() > 1e-4  # the twirl alone misses the pull towards |0>
+
+
+def test_gates_the_transpiler_merges_are_charged_what_the_transpiled_circuit_runs(quito):
+    """Two u3 with trained (bound) angles become one U (2 sx pulses) once transpiled: together they cost what one
+    u3 costs alone. Two u3 of input features stay two (4 pulses): the transpiler cannot merge symbolic angles."""
+    from qml.device import Device
+
+    def u3(c, *params):
+        return c.add("u3", (0,), *params)
+
+    one = u3(qml.Circuit(1))
+    trained = u3(u3(qml.Circuit(1)))
+    inputs = u3(u3(qml.Circuit(1), qml.Input(0), qml.Input(1), qml.Input(2)), qml.Input(3), qml.Input(4), qml.Input(5))
+    device = Device.load(quito)
+    for circuit in (trained, inputs):  # the counts are the device's own transpiled circuit's
+        transpiled, _ = device.transpile_measured(qml.QuantumModule(circuit), (2,))
+        assert device.native_counts(circuit, (2,)).pulses == {2: transpiled.count_ops().get("sx", 0)}
+    model = NoiseModel(quito, (2,))
+    single = model.channels(one)[0].error
+    assert sum(ch.error for ch in model.channels(trained)) == pytest.approx(single, rel=0.01)  # to first order
+    assert sum(ch.error for ch in model.channels(inputs)) == pytest.approx(2 * single, rel=0.01)
+
+
+def test_cx_relaxation_pulls_both_wires_to_zero_on_a_cx_device_and_the_control_to_one_on_an_ecr_device(quito):
+    cx = qml.Circuit(2).add("cx", (0, 1))
+    pair = (0, 1)
+    cal = quito.gate("cx", pair)
+    damping = NoiseModel(quito, pair).channels(cx)[0].damping
+    expected = [1 - np.exp(-cal.duration / quito.qubit(q).t1) for q in pair]  # by hand: gamma = 1 - e^(-t/T1)
+    np.testing.assert_allclose(damping, expected, rtol=1e-12)
+    brisbane = load_snapshot("ibm_brisbane")
+    a, b = brisbane.coupling_map[0]
+    control, target = NoiseModel(brisbane, (a, b)).channels(cx)[0].damping  # ECR, then X on the control
+    assert control < 0 < target
+
+
 def test_factor_zero_gives_no_gate_error(quito, qnn):
     for ch in NoiseModel(quito, factor=0.0).channels(qnn):
         assert ch.error == 0.0

@@ -201,8 +201,8 @@ def test_torch_fitness_is_the_accuracy_from_an_aer_density_matrix_with_the_devic
     circuit, theta = model.qmodule.circuit, theta_of(model.qmodule)
     y = torch.tensor(np.argmax(reference_z(circuit, theta, x.numpy())[:, :4], 1))  # noise-free accuracy 1
     noise = NoiseModel(quito, layout, 1.0)
-    before = [[(ch.wires, ch.table) for ch in at] for at in noise.moves(circuit)]
-    z = noisy_reference_z(circuit, theta, x.numpy(), [ch.table for ch in noise.channels(circuit)],
+    before = [[(ch.wires, ch.table, ch.damping) for ch in at] for at in noise.moves(circuit)]
+    z = noisy_reference_z(circuit, theta, x.numpy(), [(ch.table, ch.damping) for ch in noise.channels(circuit)],
                           noise.confusion(circuit), before)
     expected = accuracy(z, y)
     assert 0.25 < expected < 1  # the noise changes predictions, not all of them

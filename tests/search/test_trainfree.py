@@ -43,16 +43,16 @@ def circuit():
 
 def aer_probabilities(replica, rows, noise, circuit) -> np.ndarray:
     """(R, 2^n) read-out probabilities of the replica with ``circuit``'s channels, from qiskit-aer's density
-    matrix with the channels as ``pauli_error`` instructions, each wire then read through its confusion."""
+    matrix with the channels as qiskit-aer errors (``tests.reference.noise_instruction``: the Pauli channel, then
+    the amplitude damping), each wire then read through its confusion."""
     from qiskit import QuantumCircuit
     from qiskit.circuit.library import CXGate, UGate
     from qiskit_aer import AerSimulator
-    from qiskit_aer.noise import pauli_error
 
-    from tests.reference import pauli_terms
+    from tests.reference import noise_instruction
 
-    def error(table):
-        return pauli_error(pauli_terms(table)).to_instruction()
+    def error(channel):
+        return noise_instruction(channel.table, channel.damping)
 
     channels, moves, n = noise.channels(circuit), noise.moves(circuit), circuit.n_wires
     circuits = []
@@ -60,12 +60,12 @@ def aer_probabilities(replica, rows, noise, circuit) -> np.ndarray:
         qc = QuantumCircuit(n)
         for i, op in enumerate(replica.ops):
             for extra in moves[i]:
-                qc.append(error(extra.table), list(extra.wires))
+                qc.append(error(extra), list(extra.wires))
             gate = UGate(*(row[p.index] for p in op.params)) if op.gate == "u3" else CXGate()
             qc.append(gate, list(op.wires))
-            qc.append(error(channels[i].table), list(op.wires))
+            qc.append(error(channels[i]), list(op.wires))
         for extra in moves[-1]:
-            qc.append(error(extra.table), list(extra.wires))
+            qc.append(error(extra), list(extra.wires))
         qc.save_probabilities()
         circuits.append(qc)
     result = AerSimulator(method="density_matrix").run(circuits).result()
