@@ -284,7 +284,8 @@ class NoiseModel:
                         continue
                 for k, w in enumerate(holders):
                     if w is not None:
-                        out[later[1 - k]].append(OpNoise((w,), _marginal(table, k), (damping[k],) if damping[k] else ()))
+                        pull = (damping[k],) if damping[k] else ()
+                        out[later[1 - k]].append(OpNoise((w,), _marginal(table, k), pull))
         return out
 
     # -- readout --------------------------------------------------------------------------------------
