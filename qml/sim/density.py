@@ -1,6 +1,6 @@
 """Exact density-matrix simulation for small circuits (up to ``MAX_WIRES`` qubits) with Pauli channels and
 amplitude damping after gates and readout confusion before measurement: the reference that sampled noise
-injection must converge to.
+injection converges to with the Pauli channels alone.
 
 The density matrix of a batch is a tensor (B, 2, ..., 2, 2, ..., 2): n row axes then n column axes, each in
 qiskit's order (wire w is axis ``n - w`` of the rows, counting the batch axis as 0)."""
