@@ -10,6 +10,7 @@ fitness ranks first.
 
     OMP_NUM_THREADS=1 python bench/fitness_validation.py --device ibm_quito --candidates 30
     OMP_NUM_THREADS=1 python bench/fitness_validation.py --device ibm_lima --json bench/results/fitness_lima.json
+    OMP_NUM_THREADS=1 python bench/fitness_validation.py --device ibm_quito --super-noise 0.5   # + noise-aware
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import random
 import tempfile
 import time
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from qml.runs.train import seeded, train_run
 from qml.search.evolution import LayoutSpace, native_pairs
 from qml.search.fitness import KINDS, FitnessFunction
 from qml.search.loader import load_space
-from qml.search.supercircuit import SuperCircuit, SuperTrainConfig, train_supercircuit
+from qml.search.supercircuit import SuperCircuit, SuperTrainConfig, noise_pool, train_supercircuit
 from qml.search.trainfree import TrainFreeConfig, TrainFreeScore
 from qml.train import TrainConfig
 
@@ -75,6 +77,9 @@ def main() -> None:
     ap.add_argument("--valid-size", type=int, default=300)
     ap.add_argument("--shots", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--super-noise", type=float, default=0.0,
+                    help="also train a noise-aware SuperCircuit at this noise factor and score the same candidates "
+                         "with it (columns KIND@noise-aware; paired difference of rho)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     start, load0 = time.perf_counter(), os.getloadavg()
@@ -85,6 +90,18 @@ def main() -> None:
     train_supercircuit(sc, data, SuperTrainConfig(args.super_epochs, seed=args.seed), progress=False)
     t_super = time.perf_counter() - start
     layouts = LayoutSpace(space.n_wires, device.num_qubits, device.edges)
+    supers = {"": sc}
+    if args.super_noise > 0:
+        t = time.perf_counter()
+        with seeded(args.seed):
+            noisy_sc = SuperCircuit(space, data.n_classes)
+        train_supercircuit(noisy_sc, data, SuperTrainConfig(args.super_epochs, seed=args.seed,
+                                                            noise_factor=args.super_noise),
+                           progress=False, noise=noise_pool(device, layouts, args.super_noise, 8, args.seed))
+        supers["@noise-aware"] = noisy_sc
+        t_super_noisy = time.perf_counter() - t
+        print(f"SuperCircuit {t_super:.0f} s; noise-aware (factor {args.super_noise:g}, 8 layouts) "
+              f"{t_super_noisy:.0f} s", flush=True)
     candidates = draw(space, layouts, args.candidates, args.seed)
     n = min(args.valid_size, len(data.x_valid))
     xv, yv = data.x_valid[:n], data.y_valid[:n]
@@ -101,9 +118,10 @@ def main() -> None:
         for i, (gene, layout) in enumerate(candidates):
             row = {"gene": list(gene), "layout": list(layout), "gates": space.gates_used(gene)}
             for kind, fitness in fitnesses.items():
-                t = time.perf_counter()
-                row[kind] = fitness(sc, gene, layout).value
-                seconds[kind] += time.perf_counter() - t
+                for suffix, trained in supers.items():
+                    t = time.perf_counter()
+                    row[kind + suffix] = fitness(trained, gene, layout).value
+                    seconds[kind + suffix] = seconds.get(kind + suffix, 0.0) + time.perf_counter() - t
             t = time.perf_counter()
             row["trainfree"] = trainfree(gene, layout)["fitness"]
             seconds["trainfree"] += time.perf_counter() - t
@@ -127,7 +145,8 @@ def main() -> None:
           f"{max(accuracy):.3f})")
     print("| fitness | Spearman rho [95 % bootstrap] | p | twin accuracy of its top candidate | s per candidate |")
     print("|---|---|---:|---:|---:|")
-    for kind in (*KINDS, "trainfree"):
+    scored = [kind + suffix for suffix in supers for kind in KINDS] + ["trainfree"]
+    for kind in scored:
         scores = [r[kind] for r in rows]
         summary[kind] = spearman(scores, accuracy, rng)
         summary[kind]["top_twin_accuracy"] = rows[int(np.argmax(scores))]["twin_accuracy"]
@@ -135,6 +154,23 @@ def main() -> None:
         s = summary[kind]
         print(f"| {kind} | {s['rho']:+.2f} [{s['ci95'][0]:+.2f}, {s['ci95'][1]:+.2f}] | {s['p']:.2g} | "
               f"{s['top_twin_accuracy']:.3f} | {s['seconds_per_candidate']:.3f} |")
+    if len(supers) > 1:  # the same candidates and twin accuracies: a paired bootstrap of the difference in rho
+        print("\n| fitness | rho noise-aware − rho plain [95 % paired bootstrap] |\n|---|---|")
+        for kind in KINDS:
+            a = np.asarray([r[kind] for r in rows])
+            b = np.asarray([r[kind + "@noise-aware"] for r in rows])
+            acc = np.asarray(accuracy)
+            diffs = []
+            warnings.filterwarnings("ignore", category=stats.ConstantInputWarning)  # a resample of tied scores
+            for _ in range(2000):
+                i = rng.integers(0, len(rows), len(rows))
+                rb, ra = stats.spearmanr(b[i], acc[i])[0], stats.spearmanr(a[i], acc[i])[0]
+                if np.isfinite(rb) and np.isfinite(ra):
+                    diffs.append(rb - ra)
+            d = summary[kind + "@noise-aware"]["rho"] - summary[kind]["rho"]
+            low, high = np.percentile(diffs, [2.5, 97.5])
+            summary[kind + "@noise-aware"]["rho_minus_plain"] = {"diff": d, "ci95": [low, high]}
+            print(f"| {kind} | {d:+.2f} [{low:+.2f}, {high:+.2f}] |")
     print(f"best candidate's twin accuracy {max(accuracy):.3f}; SuperCircuit {t_super:.0f} s; retraining "
           f"{seconds['retrain'] / len(rows):.1f} s per candidate; wall {time.perf_counter() - start:.0f} s")
     if args.json:

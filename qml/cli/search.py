@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--valid-size", type=positive_int, default=300)
     p.add_argument("--super-epochs", type=positive_int, default=40)
     p.add_argument("--sampler", default="restricted", help="uniform, front, restricted or progressive")
+    p.add_argument("--super-noise", type=noise_factor_arg, default=0.0,
+                   help="noise-aware SuperCircuit training: inject the device's noise at this factor, on the human "
+                        "design's best layout and 7 random connected ones (default: off, noise-free as in QuantumNAS)")
     p.add_argument("--population", type=positive_int, default=40)
     p.add_argument("--parents", type=positive_int, default=10)
     p.add_argument("--mutations", type=int, default=20)
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         config = SearchConfig(
             baseline=baseline, task=task, data_file=data_file, space=space, space_options=options, device=args.device,
             fitness=args.fitness, valid_size=args.valid_size,
-            super_train=SuperTrainConfig(args.super_epochs, sampler=args.sampler, seed=args.seed),
+            super_train=SuperTrainConfig(args.super_epochs, sampler=args.sampler, seed=args.seed,
+                                         noise_factor=args.super_noise),
             evolution=EvolutionConfig(args.population, args.parents, args.mutations, args.mutation_prob,
                                       args.crossovers, args.generations, args.seed),
             random_baseline=not args.no_random_baseline, retrain_epochs=args.retrain_epochs,

@@ -37,9 +37,10 @@ from qml.runs.stats import with_interval
 from qml.runs.train import seeded
 from qml.search.evolution import Candidate, Evaluations, LayoutSpace, evolve, random_search, ranked
 from qml.search.fitness import FitnessFunction
-from qml.search.supercircuit import SuperCircuit, train_supercircuit
+from qml.search.supercircuit import SuperCircuit, noise_pool, train_supercircuit
 
 HUMAN_BLOCKS = 2
+SUPER_NOISE_LAYOUTS = 8  # noise-aware SuperCircuit training: the human design's best layout and 7 random connected ones
 
 
 class Search:
@@ -217,8 +218,15 @@ def _evolution(s: Search, timings: dict, quiet: bool):
 
         history = load_super_checkpoint(folder.file("super.pt"))["history"]
     folder.write_text("super_metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
+    noise = None
+    if config.super_train.noise_factor > 0:
+        noise = noise_pool(s.device, s.layouts, config.super_train.noise_factor, SUPER_NOISE_LAYOUTS, config.seed,
+                           first=s.human_layout)
+        s.say(f"      noise-aware: the device's noise at factor {config.super_train.noise_factor:g} on "
+              f"{len(noise)} layouts, one drawn per step")
     train_supercircuit(sc, data, config.super_train, checkpoint=folder.file("super.pt"),
-                       progress=None if not quiet else False, log=lambda row: folder.append("super_metrics.jsonl", row))
+                       progress=None if not quiet else False, log=lambda row: folder.append("super_metrics.jsonl", row),
+                       noise=noise)
     timings["supercircuit"] = time.perf_counter() - start
 
     # 2. co-search

@@ -26,13 +26,14 @@ class StudySearchBudget:
     scored with ``replicas`` Clifford replicas each); the ``finalists`` best retrained, one picked; its retraining
     uses the study's epochs, learning rate, noise factor and shots."""
 
-    ADDED_LATER = ("strategy", "candidates", "replicas", "finalists")
+    ADDED_LATER = ("strategy", "candidates", "replicas", "finalists", "super_noise")
 
     strategy: str = "evolution"
     candidates: int = 256
     replicas: int = 32
     finalists: int = 3
     super_epochs: int = 40
+    super_noise: float = 0.0
     sampler: str = "restricted"
     population: int = 40
     parents: int = 10
@@ -93,6 +94,8 @@ class StudyConfig:
         check_noise_factor(self.lr, "lr")
         for factor in [self.noise_factor, *self.noise_factors]:
             check_noise_factor(factor, "noise factor")
+        if self.search.super_noise != 0:  # 0: noise-free SuperCircuit training
+            check_noise_factor(self.search.super_noise, "search.super_noise")
         if not 2 <= self.quant_levels <= 64:
             raise InputError(f"quant_levels must be 2 to 64, got {self.quant_levels}")
         if self.reference is not None and self.reference not in self.arms():
@@ -157,7 +160,7 @@ class StudyConfig:
         config = SearchConfig(
             task=task, space=self.circuit, space_options={} if s.space_blocks is None else {"n_blocks": s.space_blocks},
             device=device, fitness=s.fitness, valid_size=s.valid_size,
-            super_train=SuperTrainConfig(s.super_epochs, sampler=s.sampler, seed=seed),
+            super_train=SuperTrainConfig(s.super_epochs, sampler=s.sampler, seed=seed, noise_factor=s.super_noise),
             evolution=EvolutionConfig(s.population, s.parents, s.mutations, crossovers=s.crossovers,
                                       generations=s.generations, seed=seed),
             random_baseline="random" in self.methods, retrain_epochs=self.epochs, retrain_lr=self.lr,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,14 +64,74 @@ class SuperCircuit(nn.Module):
         return QuantumClassifier(module, self.n_classes, self.logit_scale)
 
 
+class NoisySubcircuits:
+    """Noise-aware SuperCircuit training: the sampled subcircuit run with a device's noise injected (per sample,
+    ``qml.noise.inject``) on one of a pool of layouts drawn per step, the shared angles receiving the gradient.
+    Injectors are kept per (subcircuit, layout), the most recent ``cache``."""
+
+    def __init__(self, sc: SuperCircuit, pool: list, seed: int, cache: int = 64) -> None:
+        import random
+
+        self.sc, self.pool, self._cache = sc, pool, cache
+        self.rng = random.Random(seed + 104729)
+        self.generator = torch.Generator().manual_seed(seed + 104729)
+        self._injectors: OrderedDict[tuple, nn.Module] = OrderedDict()
+
+    def injector(self, gene: Gene, i: int) -> nn.Module:
+        from qml.noise.inject import NoiseInjector
+
+        key = (gene, i)
+        if key not in self._injectors:
+            module = QuantumModule(self.sc.space.circuit(gene))
+            module.theta = self.sc.theta  # the shared angles, not a copy
+            self._injectors[key] = NoiseInjector(module, self.pool[i], self.generator)
+            if len(self._injectors) > self._cache:
+                self._injectors.popitem(last=False)
+        self._injectors.move_to_end(key)
+        return self._injectors[key]
+
+    def __call__(self, gene: Gene, x: Tensor) -> Tensor:
+        z = self.injector(gene, self.rng.randrange(len(self.pool)))(x)
+        return z[:, : self.sc.n_classes] * self.sc.logit_scale
+
+    def state(self) -> dict:
+        return {"noise_gen": self.generator.get_state(), "layout_rng": _py_state_tensor(self.rng.getstate())}
+
+    def load(self, state: dict) -> None:
+        if "noise_gen" in state:
+            self.generator.set_state(state["noise_gen"])
+            self.rng.setstate(_py_state(state["layout_rng"]))
+
+
+def noise_pool(device, layouts, factor: float, size: int, seed: int, first: Sequence[int] | None = None) -> list:
+    """The noise models noise-aware SuperCircuit training draws from: ``first`` (e.g. the human design's best
+    layout) and random connected layouts of ``layouts`` (a ``LayoutSpace``) up to ``size`` distinct ones."""
+    import random
+
+    from qml.noise import NoiseModel
+
+    rng = random.Random(seed + 15485863)
+    chosen = [tuple(first)] if first is not None else []
+    for _ in range(100 * size):
+        if len(chosen) >= size:
+            break
+        layout = layouts.random(rng)
+        if layout not in chosen:
+            chosen.append(layout)
+    return [NoiseModel(device, layout, factor) for layout in chosen]
+
+
 @dataclass
 class SuperTrainConfig:
+    ADDED_LATER = ("noise_factor",)
+
     epochs: int = 40
     batch_size: int = 32
     lr: float = 0.02
     weight_decay: float = 1e-4
     sampler: str = "restricted"
     seed: int = 0
+    noise_factor: float = 0.0  # > 0: noise-aware training (``NoisySubcircuits``) at this noise factor
 
 
 SUPER_HISTORY = {"epoch", "loss", "valid_accuracy_largest", "seconds"}
@@ -82,8 +143,10 @@ def load_super_checkpoint(path: Path) -> dict:
 
 
 def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig, checkpoint: Path | None = None,
-                       progress: bool | None = None, log=None) -> list[dict]:
-    """Train the shared angles, one sampled subcircuit per step; checkpoints every epoch and resumes from it."""
+                       progress: bool | None = None, log=None, noise: list | None = None) -> list[dict]:
+    """Train the shared angles, one sampled subcircuit per step; checkpoints every epoch and resumes from it. With
+    ``noise`` (noise models of one device on several layouts, ``noise_pool``) each step injects the noise of one of
+    them, drawn at random (noise-aware training); validation stays noise-free."""
     import random
 
     from tqdm.auto import tqdm
@@ -98,6 +161,7 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
     total = config.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
     history, first = [], 0
+    noisy = NoisySubcircuits(sc, noise, config.seed) if noise else None
     if checkpoint is not None and checkpoint.exists():
         state = load_super_checkpoint(checkpoint)
         sc.load_state_dict(state["model"])
@@ -109,6 +173,8 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
         if "sampler_previous" in state and hasattr(sampler, "previous"):
             previous = [int(v) for v in state["sampler_previous"].tolist()]
             sampler.previous = tuple(previous) if previous else None
+        if noisy is not None:
+            noisy.load(state)
     bar = tqdm(total=total, initial=first * steps_per_epoch, desc="supercircuit", unit="step",
                disable=None if progress is None else not progress)
     try:
@@ -117,7 +183,9 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
             sc.train()
             for i, idx in enumerate(torch.randperm(len(data.x_train), generator=gen).split(config.batch_size)):
                 sc.gene = sampler.sample(epoch * steps_per_epoch + i, total)
-                loss = nn.functional.cross_entropy(sc(data.x_train[idx]), data.y_train[idx])
+                x = data.x_train[idx]
+                logits = sc(x) if noisy is None else noisy(sc.gene, x)
+                loss = nn.functional.cross_entropy(logits, data.y_train[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 _step_used(opt, sc.theta, sc.used(sc.gene))
@@ -138,7 +206,8 @@ def train_supercircuit(sc: SuperCircuit, data: Dataset, config: SuperTrainConfig
                                              "noise_rng": _py_state_tensor(rng.getstate()), "epoch": epoch + 1,
                                              "history": history,
                                              "sampler_previous": torch.tensor(
-                                                 list(getattr(sampler, "previous", None) or ()), dtype=torch.int64)})
+                                                 list(getattr(sampler, "previous", None) or ()), dtype=torch.int64),
+                                             **(noisy.state() if noisy is not None else {})})
             if log:
                 log(row)
     finally:
@@ -173,4 +242,4 @@ def _py_state(t: Tensor):
     return values[0], tuple(values[1:-1]), None
 
 
-__all__ = ["SuperCircuit", "SuperTrainConfig", "train_supercircuit"]
+__all__ = ["NoisySubcircuits", "SuperCircuit", "SuperTrainConfig", "noise_pool", "train_supercircuit"]

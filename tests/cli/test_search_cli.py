@@ -22,7 +22,7 @@ ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
 QML = ["qml"] if shutil.which("qml") else [sys.executable, "-m", "qml.cli.main"]
 TINY = ["search", "--space-blocks", "2", "--super-epochs", "1", "--valid-size", "40", "--population", "4",
         "--parents", "2", "--mutations", "1", "--crossovers", "1", "--generations", "2", "--retrain-epochs", "1",
-        "--prune-ratio", "0", "--shots", "64", "--quiet"]
+        "--prune-ratio", "0", "--shots", "64", "--super-noise", "0.5", "--quiet"]
 RUN_FILES = {"config.json", "super.pt", "super_metrics.jsonl", "evaluations.jsonl", "generations.jsonl",
              "random.jsonl", "results.json", "report.md", "fitness.png", "layout.png", "winner", "random", "baseline"}
 
@@ -61,6 +61,7 @@ def test_search_records_its_settings_for_resume(search):
     config = json.loads((search["run"] / "config.json").read_text())
     assert config["space_options"] == {"variant": "front", "n_blocks": 2}
     assert config["evolution"]["population"] == 4 and config["prune_ratio"] is None
+    assert config["super_train"]["noise_factor"] == 0.5  # noise-aware SuperCircuit training, kept for --resume
 
 
 def test_resuming_a_finished_search_evaluates_nothing(search):

@@ -44,6 +44,7 @@ def test_evaluate_applies_a_noise_factor_on_the_torch_twin_and_records_it(traine
     ["train", "--device", "ibm_quito", "--noise-factor", "nan"],
     ["search", "--noise-factor", "0"],
     ["search", "--fitness-noise-factor", "inf"],
+    ["search", "--super-noise", "-0.5"],
 ])
 def test_every_command_takes_the_same_noise_factors(argv, tmp_path, capsys):
     from qml.cli.main import main

@@ -83,8 +83,9 @@ def test_a_training_step_changes_only_the_angles_of_the_sampled_gene(space):
     assert len(_used(space, gene)) < space.n_trainable  # the check above is not vacuous
 
 
-def _train(space, checkpoint, kill_after: int | None = None) -> tuple[torch.Tensor, list[dict]]:
-    """Four epochs from the same initial angles; ``kill_after``: interrupted once that many epochs are saved."""
+def _train(space, checkpoint, kill_after: int | None = None, noise=None) -> tuple[torch.Tensor, list[dict]]:
+    """Four epochs from the same initial angles; ``kill_after``: interrupted once that many epochs are saved;
+    ``noise``: noise-aware, drawing from these noise models."""
     torch.manual_seed(0)
     sc = SuperCircuit(space, 4)
 
@@ -92,9 +93,11 @@ def _train(space, checkpoint, kill_after: int | None = None) -> tuple[torch.Tens
         if kill_after is not None and row["epoch"] == kill_after:  # logged after that epoch's checkpoint
             raise KeyboardInterrupt
 
-    config = SuperTrainConfig(epochs=4, batch_size=8, seed=1, sampler="restricted")
+    config = SuperTrainConfig(epochs=4, batch_size=8, seed=1, sampler="restricted",
+                              noise_factor=1.0 if noise else 0.0)
     try:
-        history = train_supercircuit(sc, _data(), config, checkpoint=checkpoint, progress=False, log=log)
+        history = train_supercircuit(sc, _data(), config, checkpoint=checkpoint, progress=False, log=log,
+                                     noise=noise)
     except KeyboardInterrupt:
         history = []
     return sc.theta.detach().clone(), history
@@ -114,6 +117,34 @@ def test_resuming_a_finished_training_trains_no_more(space, tmp_path):
     again, history = _train(space, tmp_path / "super.pt")
     torch.testing.assert_close(again, first, rtol=0, atol=0)
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+
+
+def _pool(error_free_device: bool = False):
+    from qml.device import Device
+    from qml.noise import NoiseModel, load_snapshot
+    from tests.reference import error_free
+
+    snapshot = load_snapshot("ibm_quito")
+    device = Device.load(error_free(snapshot) if error_free_device else snapshot)
+    return [NoiseModel(device, layout) for layout in ((0, 1, 2, 3), (3, 1, 0, 2), (4, 3, 1, 2))]
+
+
+def test_noise_aware_training_on_an_error_free_device_trains_as_noise_free_training_does(space, tmp_path):
+    """Every injected Pauli is the identity and readout is perfect: the shared angles move exactly as without
+    noise (the injectors run the SuperCircuit's own angles, not copies)."""
+    plain, _ = _train(space, None)
+    noisy, _ = _train(space, None, noise=_pool(error_free_device=True))
+    torch.testing.assert_close(noisy, plain, rtol=0, atol=1e-5)
+
+
+def test_noise_aware_training_with_the_devices_noise_trains_other_angles_and_resumes_exactly(space, tmp_path):
+    plain, _ = _train(space, None)
+    straight, straight_history = _train(space, tmp_path / "straight.pt", noise=_pool())
+    assert (straight - plain).abs().max() > 1e-3
+    _train(space, tmp_path / "killed.pt", kill_after=2, noise=_pool())
+    resumed, resumed_history = _train(space, tmp_path / "killed.pt", noise=_pool())
+    torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
+    assert [r["loss"] for r in resumed_history] == [r["loss"] for r in straight_history]
 
 
 def test_more_classes_than_wires_is_an_input_error(space):
