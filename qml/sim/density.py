@@ -8,6 +8,7 @@ qiskit's order (wire w is axis ``n - w`` of the rows, counting the batch axis as
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -118,40 +119,52 @@ class DensityMatrix:
         """sum_P p_P P rho P for Paulis P = X^x Z^z on ``wires`` without matrix products: (P rho P)_rc =
         (-1)^(z.(r xor c)) rho_(r xor x, c xor x), so the channel is one flip per X-pattern x, weighted by
         C_x(d) = sum_z p_(x, z) (-1)^(z.d) with d = r xor c on each wire (2^k terms instead of 4^k)."""
-        k = len(wires)
-        xz = [(0, 0), (1, 0), (1, 1), (0, 1)]  # I, X, Y, Z -> (x, z)
-        coeff = np.zeros((2**k, 2**k))  # [x pattern, d pattern]
-        for index, p in enumerate(probs):
-            if p == 0:
-                continue
-            x = z = 0
-            for j in range(k):
-                bx, bz = xz[(index // 4**j) % 4]
-                x |= bx << j
-                z |= bz << j
-            for d in range(2**k):
-                coeff[x, d] += p * (-1) ** bin(z & d).count("1")
+        table = np.ascontiguousarray(probs, dtype=np.float64)
         out = torch.zeros_like(rho)
-        for x in range(2**k):
-            if not coeff[x].any():
-                continue
-            shape = [1] * rho.dim()
-            table = torch.as_tensor(coeff[x], dtype=rho.real.dtype, device=rho.device)
-            weights = table.reshape([2] * k)  # axis j (C order) is bit k-1-j of d
-            weights = weights.permute(*reversed(range(k))) if k > 1 else weights  # axis j = bit j = wires[j]
-            full = torch.zeros([2] * (2 * k), dtype=rho.real.dtype, device=rho.device)
-            for bits in range(4**k):
-                r = [(bits >> j) & 1 for j in range(k)]
-                c = [(bits >> (k + j)) & 1 for j in range(k)]
-                full[tuple(r + c)] = weights[tuple(a ^ b for a, b in zip(r, c, strict=True))]
-            axes = [n - w for w in wires] + [2 * n - w for w in wires]
-            order = np.argsort(axes)
-            for a in axes:
-                shape[a] = 2
-            m = full.permute(*order.tolist()).reshape(shape)
-            flips = tuple(a for j, w in enumerate(wires) if x >> j & 1 for a in (n - w, 2 * n - w))
+        for flips, m in _channel_terms(table.tobytes(), tuple(wires), n, rho.real.dtype, rho.device):
             out = out + m * (torch.flip(rho, dims=flips) if flips else rho)
         return out
+
+
+@lru_cache(maxsize=8192)
+def _channel_terms(table_bytes: bytes, wires: tuple[int, ...], n: int, dtype: torch.dtype, device: torch.device
+                   ) -> list[tuple[tuple[int, ...], Tensor]]:
+    """The (flipped axes, weights broadcast over rho) of each X-pattern of a Pauli channel, built once per
+    (table, wires, register, dtype, device): a search applies the same few channels thousands of times."""
+    probs = np.frombuffer(table_bytes, dtype=np.float64)
+    k = len(wires)
+    xz = [(0, 0), (1, 0), (1, 1), (0, 1)]  # I, X, Y, Z -> (x, z)
+    coeff = np.zeros((2**k, 2**k))  # [x pattern, d pattern]
+    for index, p in enumerate(probs):
+        if p == 0:
+            continue
+        x = z = 0
+        for j in range(k):
+            bx, bz = xz[(index // 4**j) % 4]
+            x |= bx << j
+            z |= bz << j
+        for d in range(2**k):
+            coeff[x, d] += p * (-1) ** bin(z & d).count("1")
+    terms = []
+    for x in range(2**k):
+        if not coeff[x].any():
+            continue
+        shape = [1] * (1 + 2 * n)
+        weights = torch.as_tensor(coeff[x], dtype=dtype).reshape([2] * k)  # axis j (C order) is bit k-1-j of d
+        weights = weights.permute(*reversed(range(k))) if k > 1 else weights  # axis j = bit j = wires[j]
+        full = torch.zeros([2] * (2 * k), dtype=dtype)
+        for bits in range(4**k):
+            r = [(bits >> j) & 1 for j in range(k)]
+            c = [(bits >> (k + j)) & 1 for j in range(k)]
+            full[tuple(r + c)] = weights[tuple(a ^ b for a, b in zip(r, c, strict=True))]
+        axes = [n - w for w in wires] + [2 * n - w for w in wires]
+        order = np.argsort(axes)
+        for a in axes:
+            shape[a] = 2
+        m = full.permute(*order.tolist()).reshape(shape).to(device)
+        flips = tuple(a for j, w in enumerate(wires) if x >> j & 1 for a in (n - w, 2 * n - w))
+        terms.append((flips, m))
+    return terms
 
 
 def _damp(rho: Tensor, gamma: float, row: int, col: int) -> Tensor:
