@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="qml", description="Noise-robust quantum machine learning.")
     parser.add_argument("--version", action="version", version=f"qml {__version__}")
+    parser.add_argument("--threads", metavar="auto|N",
+                        help="torch threads of every simulation: auto (default, or QML_THREADS; one thread for "
+                             "small states, which lose to threads on shared cores) or N")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.register(sub)
     evaluate.register(sub)
@@ -44,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from qml.sim.threads import get_threads, set_threads
+
+        if args.threads is not None:
+            set_threads(args.threads)
+            os.environ["QML_THREADS"] = str(args.threads)  # and any process this one starts
+        get_threads()  # a bad QML_THREADS is one line, before any work
         return args.handler(args) or 0
     except QmlError as exc:
         print(f"qml: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from qml.circuit.circuit import Circuit, Op
 from qml.circuit.gates import GATES
 from qml.errors import InputError
 from qml.sim.kernels import u3_matrices
+from qml.sim.threads import thread_scope
 
 MAX_WIRES = 10
 
@@ -86,6 +87,10 @@ class DensityMatrix:
             cdtype: torch.dtype = torch.complex128, before: Sequence[Sequence] | None = None) -> Tensor:
         n = self.circuit.n_wires
         batch = 1 if x is None else x.shape[0]
+        with thread_scope(batch << (2 * n)):
+            return self._run(theta, x, channels, cdtype, before, n, batch)
+
+    def _run(self, theta, x, channels, cdtype, before, n: int, batch: int) -> Tensor:
         dim = 1 << n
         rho = torch.zeros(batch, dim, dim, dtype=cdtype, device=theta.device)
         rho[:, 0, 0] = 1

@@ -17,6 +17,7 @@ from qml.circuit.circuit import Circuit
 from qml.circuit.gates import GATES
 from qml.sim import kernels
 from qml.sim.plan import Plan, batch_bucket, compile_plan, embed_index, identity_index, next_pow2
+from qml.sim.threads import backward_threads, thread_scope
 
 REAL_OF = {torch.complex64: torch.float32, torch.complex128: torch.float64}
 COMPLEX_OF = {torch.float32: torch.complex64, torch.float64: torch.complex128}
@@ -170,10 +171,19 @@ class StatevectorEngine(torch.nn.Module):
     def forward(self, theta: Tensor, x: Tensor | None = None, initial_state: Tensor | None = None) -> Tensor:
         """Statevectors (B, 2**n) for trainable angles ``theta`` (T,), features ``x`` (B, F) and an optional
         initial state (B, 2**n) (default ``|0...0>``). The dtype follows ``theta``: float32 -> complex64.
-        The result is a transposed view of the engine's batch-last layout."""
+        The result is a transposed view of the engine's batch-last layout. Forward and backward run with the
+        threads of the thread policy (``qml.sim.threads``: one for small states)."""
+        batch = x.shape[0] if x is not None else (initial_state.shape[0] if initial_state is not None else 1)
+        with thread_scope(batch << self.n_wires) as (threads, caller):
+            if threads == caller:
+                return self._forward(theta, x, initial_state, batch)
+            theta, x = backward_threads(theta, caller), backward_threads(x, caller)
+            initial_state = backward_threads(initial_state, caller)
+            return backward_threads(self._forward(theta, x, initial_state, batch), threads)
+
+    def _forward(self, theta: Tensor, x: Tensor | None, initial_state: Tensor | None, batch: int) -> Tensor:
         cdtype = COMPLEX_OF[theta.dtype]
         n = self.n_wires
-        batch = x.shape[0] if x is not None else (initial_state.shape[0] if initial_state is not None else 1)
         prep = self._prep(initial_state is None, batch, theta.device, cdtype)
         pool_u, pool_b = self._pools(prep, theta, x, batch)
 
