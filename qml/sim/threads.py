@@ -22,7 +22,7 @@ import torch
 
 from qml.errors import InputError
 
-SMALL_STATE = 1 << 16  # amplitudes (batch x 2^n) below which one thread is used; bench/threads.py
+SMALL_STATE = 1 << 17  # amplitudes (batch x 2^n) below which one thread is used; bench/threads.py
 
 _UNSET = object()
 _policy: object = _UNSET  # None: auto; an int: that many threads; _UNSET: QML_THREADS (or auto) at first use
