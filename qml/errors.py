@@ -35,6 +35,10 @@ class IBMError(QmlError, RuntimeError):
     """IBM Quantum cannot be used: no token, token rejected, service unreachable, or a job failed."""
 
 
+class MemoryBudgetError(QmlError, MemoryError):
+    """A simulation would need more memory than the machine has; raised before anything is allocated."""
+
+
 class FileError(QmlError, OSError):
     """A file or folder cannot be read or written: permissions, a full disk, a missing folder."""
 

@@ -115,13 +115,14 @@ class _Prepared:
 
     @staticmethod
     def _blocks(plan: Plan, device: torch.device) -> tuple[list[_BlockGroup], list[tuple[int, int]]]:
-        keys: dict[tuple[bool, int], list[int]] = {}
+        # grouped by kind, width and length rounded up to a power of two: a block is padded with identities to at
+        # most twice its own length (never to the longest block's), so memory grows with the circuit's ops
+        keys: dict[tuple[bool, int, int], list[int]] = {}
         for bi, b in enumerate(plan.blocks):
-            keys.setdefault((b.batched, len(b.wires)), []).append(bi)
+            keys.setdefault((b.batched, len(b.wires), next_pow2(len(b.ops))), []).append(bi)
         groups, slot = [], [(0, 0)] * len(plan.blocks)
-        for gi, ((batched, k), members) in enumerate(keys.items()):
+        for gi, ((batched, k, length), members) in enumerate(keys.items()):
             dim = 1 << k
-            length = next_pow2(max(len(plan.blocks[bi].ops) for bi in members))
             idx = np.empty((len(members), length, dim, dim), dtype=np.int64)
             for j, bi in enumerate(members):
                 b = plan.blocks[bi]
@@ -135,6 +136,9 @@ class _Prepared:
             groups.append(_BlockGroup(batched, torch.tensor(idx.reshape(-1), device=device),
                                       (len(members), length, dim)))
         return groups, slot
+
+
+RENORMALIZE_EVERY = 64  # complex64: rescaled to norm 1 after every this many blocks (bench/deep_circuits.py)
 
 
 class StatevectorEngine(torch.nn.Module):
@@ -153,6 +157,7 @@ class StatevectorEngine(torch.nn.Module):
         self._fusion = fusion
         self._plans: dict[tuple[bool, int], Plan] = {}
         self._prepared: dict[tuple[bool, int, torch.device, torch.dtype], _Prepared] = {}
+        self._entries: dict[tuple[bool, int], tuple[int, tuple[int, int]]] = {}
 
     def plan(self, zero_start: bool = True, batch: int = 256) -> Plan:
         """The compiled plan for starting from |0...0> (or not) and a batch of this size."""
@@ -160,6 +165,21 @@ class StatevectorEngine(torch.nn.Module):
         if key not in self._plans:
             self._plans[key] = compile_plan(self._ops, self.n_wires, zero_start, self._fusion, key[1])
         return self._plans[key]
+
+    def check_memory(self, batch: int, dtype: torch.dtype = torch.complex64, grad: bool = True,
+                     device: torch.device | str = "cpu", zero_start: bool = True) -> None:
+        """Raise ``MemoryBudgetError`` (one line: how much, what to do) when a forward pass at ``batch`` (and the
+        backward pass with ``grad``) would need more memory than ``device`` has (``qml.sim.memory``)."""
+        from qml.sim import memory
+
+        key = (zero_start, batch_bucket(batch))
+        if key not in self._entries:
+            plan, entries = self.plan(zero_start, batch), [0, 0]
+            for b in plan.blocks:
+                entries[b.batched] += next_pow2(len(b.ops)) << (2 * len(b.wires))
+            self._entries[key] = (len(plan.blocks), (entries[0], entries[1]))
+        n_blocks, entries = self._entries[key]
+        memory.check(self.n_wires, batch, dtype, n_blocks, entries, grad, torch.device(device))
 
     def _prep(self, zero_start: bool, batch: int, device: torch.device, cdtype: torch.dtype) -> _Prepared:
         key = (zero_start, batch_bucket(batch), device, cdtype)
@@ -184,6 +204,8 @@ class StatevectorEngine(torch.nn.Module):
     def _forward(self, theta: Tensor, x: Tensor | None, initial_state: Tensor | None, batch: int) -> Tensor:
         cdtype = COMPLEX_OF[theta.dtype]
         n = self.n_wires
+        grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (theta, x, initial_state))
+        self.check_memory(batch, cdtype, grad, theta.device, zero_start=initial_state is None)
         prep = self._prep(initial_state is None, batch, theta.device, cdtype)
         pool_u, pool_b = self._pools(prep, theta, x, batch)
 
@@ -211,12 +233,16 @@ class StatevectorEngine(torch.nn.Module):
                 mats = pool_u.index_select(0, bg.index).view(nb, length, dim, dim)
             block_mats.append(kernels.tree_product(mats))
         plan = self.plan(initial_state is None, batch)
+        renorm = RENORMALIZE_EVERY if cdtype == torch.complex64 else 0
         for bi, block in enumerate(plan.blocks):
             gi, j = prep.block_slot[bi]
             if block.batched:
                 state = kernels.apply_batched(state, block_mats[gi][:, j], block.perm, block.span)
             else:
                 state = kernels.apply_unbatched(state, block_mats[gi][j], block.perm, block.span)
+            if renorm and (bi + 1) % renorm == 0:  # rounding drifts the norm in single precision
+                axes = tuple(range(n))
+                state = state * torch.rsqrt((state.real**2 + state.imag**2).sum(axes, keepdim=True))
         if plan.final_perm is not None:
             state = state.permute(plan.final_perm)
         state = state.reshape(1 << n, batch).transpose(0, 1)

@@ -132,9 +132,13 @@ def _prefix(ops: list[Op], n_wires: int) -> tuple[list[list[int]], list[int]]:
     return prefix, rest
 
 
+MAX_BLOCK_OPS = 64  # a block holds at most this many ops: a deep circuit becomes more blocks, not longer ones
+
+
 def _fuse(ops: list[Op], order: list[int], batched: list[bool], k_max: dict[bool, int]) -> list[Block]:
     """Greedy fusion respecting gate order on every wire: an op joins the block (at or after the last
-    block touching its wires) that already shares most of its wires and still has room."""
+    block touching its wires) that already shares most of its wires and still has room (wires and
+    ``MAX_BLOCK_OPS``)."""
     blocks: list[Block] = []
     block_wires: list[set[int]] = []
     frontier: dict[int, int] = {}
@@ -144,7 +148,8 @@ def _fuse(ops: list[Op], order: list[int], batched: list[bool], k_max: dict[bool
         best, best_shared = None, -1
         for bi in range(len(blocks) - 1, lo - 1, -1):
             b = blocks[bi]
-            if b.batched != batched[i] or len(block_wires[bi] | wires) > k_max[b.batched]:
+            if b.batched != batched[i] or len(block_wires[bi] | wires) > k_max[b.batched] \
+                    or len(b.ops) >= MAX_BLOCK_OPS:
                 continue
             shared = len(block_wires[bi] & wires)
             if shared > best_shared:
