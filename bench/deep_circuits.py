@@ -3,7 +3,7 @@
 Random 10-qubit circuits of N gates (rx, ry, rz, u3, h, cx, cz, crx, rzz on random wires, trainable angles at
 random values), batch 1, forward without gradient. Each case runs in its own process so that its peak resident
 memory (above the process after imports and the circuit's construction) is its own. Reported: qml's time and peak
-memory (complex64, with and without the periodic renormalisation, and complex128), qiskit ``Statevector``'s time
+memory (complex64, with and without the final renormalisation, and complex128), qiskit ``Statevector``'s time
 on the same bound circuit, the largest amplitude error against it and the norm error ‖ψ‖ − 1.
 
     python bench/deep_circuits.py                                   # N = 1000, 10000, 32000, 80000
@@ -53,7 +53,7 @@ def child(n_wires: int, n_gates: int, mode: str, seed: int) -> dict:
     torch.manual_seed(seed)
     m = qml.QuantumModule(c, dtype=torch.complex128 if mode == "complex128" else torch.complex64)
     if mode == "complex64, no renormalisation":
-        engine.RENORMALIZE_EVERY = 0
+        engine.RENORMALIZE_FROM = 0
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     with torch.no_grad():

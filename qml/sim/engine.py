@@ -15,6 +15,7 @@ from torch import Tensor
 
 from qml.circuit.circuit import Circuit
 from qml.circuit.gates import GATES
+from qml.errors import InputError
 from qml.sim import kernels
 from qml.sim.plan import Plan, batch_bucket, compile_plan, embed_index, identity_index, next_pow2
 from qml.sim.threads import backward_threads, thread_scope
@@ -138,7 +139,86 @@ class _Prepared:
         return groups, slot
 
 
-RENORMALIZE_EVERY = 64  # complex64: rescaled to norm 1 after every this many blocks (bench/deep_circuits.py)
+RENORMALIZE_FROM = 64  # complex64: from this many blocks on (0: never), the final state is rescaled to norm 1;
+# every block is linear, so one rescaling at the end equals one after every block (bench/deep_circuits.py)
+DIFF_METHODS = ("auto", "backprop", "adjoint")
+ADJOINT_ABOVE = 256 << 20  # "auto": the adjoint gradient when backprop would keep more than this many bytes of states
+
+
+def _apply(state: Tensor, mat: Tensor, batched: bool, perm, span) -> Tensor:
+    return (kernels.apply_batched if batched else kernels.apply_unbatched)(state, mat, perm, span)
+
+
+def _block(mats: list[Tensor], slot: tuple[int, int], batched: bool) -> Tensor:
+    gi, j = slot
+    return mats[gi][:, j] if batched else mats[gi][j]
+
+
+def _run_blocks(state: Tensor, steps, mats: list[Tensor]) -> Tensor:
+    for slot, batched, perm, span in steps:
+        state = _apply(state, _block(mats, slot, batched), batched, perm, span)
+    return state
+
+
+class _Adjoint(torch.autograd.Function):
+    """The blocks applied to a state, differentiated by the adjoint method: the forward pass keeps only the final
+    state; the backward pass walks the blocks in reverse, uncomputing each state (a block is unitary: its inverse
+    is its conjugate transpose) and carrying the cotangent back through it, so a few states are alive at any time
+    instead of one per block. Each block's gradient comes from the same kernel backward as backpropagation's (one
+    block's graph at a time), so both give the same numbers up to the rounding of the uncomputation."""
+
+    @staticmethod
+    def forward(ctx, state: Tensor, steps, *mats: Tensor) -> Tensor:
+        ctx.steps = steps
+        with torch.no_grad():
+            out = _run_blocks(state, steps, list(mats))
+        ctx.save_for_backward(out, *mats)
+        ctx.input_shape = state.shape
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor):
+        psi, *mats = ctx.saved_tensors
+        grads = [torch.zeros_like(m) if ctx.needs_input_grad[2 + i] else None for i, m in enumerate(mats)]
+        for slot, batched, perm, span in reversed(ctx.steps):
+            mat = _block(mats, slot, batched)
+            psi, grad, grad_mat = _reverse(psi, grad, mat, batched, perm, span, grads[slot[0]] is not None)
+            if grad_mat is not None:
+                if batched:
+                    grads[slot[0]][:, slot[1]] += grad_mat
+                else:
+                    grads[slot[0]][slot[1]] += grad_mat
+        return (grad.reshape(ctx.input_shape), None, *grads)
+
+
+def _reverse(psi: Tensor, grad: Tensor, mat: Tensor, batched: bool, perm, span, want_mat: bool):
+    """One block backwards: the state before it (uncomputed: the block is unitary), the cotangent before it, and
+    the block matrix's gradient — the formulas of the kernels' own backward (for out = M s: ds = M^H dout,
+    dM = dout s^H), with the uncomputation and the cotangent in one product."""
+    shape = psi.shape
+    d = mat.shape[-1]
+    if batched:  # out[l, i, r, b] = sum_j M_b[i, j] s[l, j, r, b]
+        both = torch.stack((psi, grad.reshape(shape))).reshape(2, span[0], d, span[1], shape[-1])
+        back = torch.einsum("bij,klirb->kljrb", mat.conj(), both)
+        before, grad_before = back[0], back[1]
+        grad_mat = torch.einsum("lirb,ljrb->bij", both[1], before.conj()) if want_mat else None
+    else:  # as kernels._MatrixOnColumns: one matrix product per column block (one in all when L == 1)
+        p, g = psi.reshape(span[0], d, -1), grad.reshape(span[0], d, -1)
+        inverse = mat.mH
+        if span[0] == 1:
+            before, grad_before = torch.mm(inverse, p[0]), torch.mm(inverse, g[0])
+            grad_mat = torch.mm(g[0], before.mH) if want_mat else None
+        else:
+            inverse = inverse.expand(span[0], -1, -1)
+            before, grad_before = torch.bmm(inverse, p), torch.bmm(inverse, g)
+            grad_mat = torch.bmm(g, before.mH).sum(0) if want_mat else None
+    before, grad_before = before.reshape(shape), grad_before.reshape(shape)
+    if perm is not None:  # the block's permutation undone
+        inverse = tuple(int(i) for i in np.argsort(perm))
+        before, grad_before = before.permute(inverse), grad_before.permute(inverse)
+    return before, grad_before, grad_mat
+
 
 
 class StatevectorEngine(torch.nn.Module):
@@ -147,8 +227,11 @@ class StatevectorEngine(torch.nn.Module):
     ``fusion`` caps the wires of a fused block per kind ({False: unbatched, True: batched}).
     """
 
-    def __init__(self, circuit: Circuit, fusion: dict[bool, int] | None = None):
+    def __init__(self, circuit: Circuit, fusion: dict[bool, int] | None = None, diff_method: str = "auto"):
         super().__init__()
+        if diff_method not in DIFF_METHODS:
+            raise InputError(f"diff_method must be one of {', '.join(DIFF_METHODS)}, got {diff_method!r}")
+        self.diff_method = diff_method
         self.n_wires = circuit.n_wires
         self.n_inputs = circuit.n_inputs
         self.n_trainable = circuit.n_trainable
@@ -166,6 +249,15 @@ class StatevectorEngine(torch.nn.Module):
             self._plans[key] = compile_plan(self._ops, self.n_wires, zero_start, self._fusion, key[1])
         return self._plans[key]
 
+    def uses_adjoint(self, batch: int, dtype: torch.dtype = torch.complex64) -> bool:
+        """Whether a gradient at ``batch`` is taken by the adjoint method: ``diff_method`` "adjoint", or "auto" when
+        backpropagation would keep more than ``ADJOINT_ABOVE`` bytes of states (one per fused block)."""
+        if self.diff_method != "auto":
+            return self.diff_method == "adjoint"
+        n_blocks = len(self.plan(True, batch).blocks)
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        return (n_blocks + 3) * (batch << self.n_wires) * itemsize > ADJOINT_ABOVE
+
     def check_memory(self, batch: int, dtype: torch.dtype = torch.complex64, grad: bool = True,
                      device: torch.device | str = "cpu", zero_start: bool = True) -> None:
         """Raise ``MemoryBudgetError`` (one line: how much, what to do) when a forward pass at ``batch`` (and the
@@ -179,7 +271,8 @@ class StatevectorEngine(torch.nn.Module):
                 entries[b.batched] += next_pow2(len(b.ops)) << (2 * len(b.wires))
             self._entries[key] = (len(plan.blocks), (entries[0], entries[1]))
         n_blocks, entries = self._entries[key]
-        memory.check(self.n_wires, batch, dtype, n_blocks, entries, grad, torch.device(device))
+        adjoint = grad and self.uses_adjoint(batch, dtype)
+        memory.check(self.n_wires, batch, dtype, n_blocks, entries, grad, torch.device(device), adjoint)
 
     def _prep(self, zero_start: bool, batch: int, device: torch.device, cdtype: torch.dtype) -> _Prepared:
         key = (zero_start, batch_bucket(batch), device, cdtype)
@@ -233,16 +326,14 @@ class StatevectorEngine(torch.nn.Module):
                 mats = pool_u.index_select(0, bg.index).view(nb, length, dim, dim)
             block_mats.append(kernels.tree_product(mats))
         plan = self.plan(initial_state is None, batch)
-        renorm = RENORMALIZE_EVERY if cdtype == torch.complex64 else 0
-        for bi, block in enumerate(plan.blocks):
-            gi, j = prep.block_slot[bi]
-            if block.batched:
-                state = kernels.apply_batched(state, block_mats[gi][:, j], block.perm, block.span)
-            else:
-                state = kernels.apply_unbatched(state, block_mats[gi][j], block.perm, block.span)
-            if renorm and (bi + 1) % renorm == 0:  # rounding drifts the norm in single precision
-                axes = tuple(range(n))
-                state = state * torch.rsqrt((state.real**2 + state.imag**2).sum(axes, keepdim=True))
+        steps = [(prep.block_slot[bi], block.batched, block.perm, block.span) for bi, block in enumerate(plan.blocks)]
+        if grad and self.uses_adjoint(batch, cdtype):
+            state = _Adjoint.apply(state, steps, *block_mats)
+        else:
+            state = _run_blocks(state, steps, block_mats)
+        if cdtype == torch.complex64 and 0 < RENORMALIZE_FROM <= len(steps):  # rounding drifts the norm
+            axes = tuple(range(n))
+            state = state * torch.rsqrt((state.real**2 + state.imag**2).sum(axes, keepdim=True))
         if plan.final_perm is not None:
             state = state.permute(plan.final_perm)
         state = state.reshape(1 << n, batch).transpose(0, 1)

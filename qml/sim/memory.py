@@ -19,6 +19,7 @@ from qml.errors import MemoryBudgetError
 CHECK_ABOVE = 256 << 20  # bytes
 STATES_NO_GRAD = 3
 STATES_GRAD_EXTRA = 3
+STATES_ADJOINT = 6  # the final state, the uncomputed one, the cotangent, and one block's forward and backward
 
 
 def available_bytes(device: torch.device) -> int | None:
@@ -39,31 +40,34 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def estimate(n_wires: int, batch: int, itemsize: int, n_blocks: int, block_entries: tuple[int, int], grad: bool
-             ) -> tuple[int, int]:
-    """(bytes needed, bytes of one state) for a forward pass (and what backpropagation keeps when ``grad``).
-    ``block_entries`` is the fused blocks' matrix entries (unbatched, per sample)."""
+def estimate(n_wires: int, batch: int, itemsize: int, n_blocks: int, block_entries: tuple[int, int], grad: bool,
+             adjoint: bool = False) -> tuple[int, int]:
+    """(bytes needed, bytes of one state) for a forward pass (and what the backward pass keeps when ``grad``: one
+    state per block for backpropagation, a few for the adjoint method). ``block_entries`` is the fused blocks'
+    matrix entries (unbatched, per sample)."""
     state = batch * (1 << n_wires) * itemsize
-    states = (n_blocks + STATES_GRAD_EXTRA) if grad else STATES_NO_GRAD
+    states = STATES_NO_GRAD if not grad else STATES_ADJOINT if adjoint else n_blocks + STATES_GRAD_EXTRA
     unbatched, batched = block_entries
     matrices = 2 * (unbatched + batched * batch) * itemsize + (unbatched + batched) * 8  # tree products, indices
     return state * states + matrices, state
 
 
 def check(n_wires: int, batch: int, dtype: torch.dtype, n_blocks: int, block_entries: tuple[int, int], grad: bool,
-          device: torch.device) -> None:
+          device: torch.device, adjoint: bool = False) -> None:
     itemsize = torch.empty((), dtype=dtype).element_size()
-    need, state = estimate(n_wires, batch, itemsize, n_blocks, block_entries, grad)
+    need, state = estimate(n_wires, batch, itemsize, n_blocks, block_entries, grad, adjoint)
     if need < CHECK_ABOVE:
         return
     have = available_bytes(device)
     if have is None or need <= have:
         return
     where = "on the GPU" if device.type == "cuda" else "in memory"
-    kept = (f"one {gib(state)} state kept per fused block ({n_blocks}) for backpropagation" if grad
+    kept = (f"{STATES_ADJOINT} states of {gib(state)} for the adjoint gradient" if grad and adjoint
+            else f"one {gib(state)} state kept per fused block ({n_blocks}) for backpropagation" if grad
             else f"{STATES_NO_GRAD} states of {gib(state)}")
     advice = ["a smaller batch" if batch > 1 else None,
               "torch.no_grad() for inference" if grad else None,
+              "diff_method='adjoint' (a few states instead of one per block)" if grad and not adjoint else None,
               "complex64 (the default)" if itemsize == 16 else None,
               "a GPU with more memory" if device.type != "cuda" or grad else None]
     raise MemoryBudgetError(

@@ -16,17 +16,20 @@ from qml.sim.measure import Measurement, resolve_measurement
 
 class QuantumModule(torch.nn.Module):
     """Trainable angles live in ``self.theta``; features come in per sample. ``dtype`` is the state's complex
-    dtype (complex64 default, complex128 on request); ``module.double()`` also switches to complex128."""
+    dtype (complex64 default, complex128 on request); ``module.double()`` also switches to complex128.
+    ``diff_method``: ``"backprop"`` keeps one state per fused block for the backward pass; ``"adjoint"`` keeps a
+    few and uncomputes the rest (``qml.sim.engine._Adjoint``; any loss of the output state, first derivatives
+    only); ``"auto"`` (default) takes the adjoint method when backprop would keep more than 256 MiB of states."""
 
     def __init__(self, circuit: Circuit, measure: str | Measurement = "z", dtype: torch.dtype = torch.complex64,
-                 fusion: dict[bool, int] | None = None):
+                 fusion: dict[bool, int] | None = None, diff_method: str = "auto"):
         super().__init__()
         if dtype not in REAL_OF:
             raise InputError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.circuit = circuit
         self.measurement = resolve_measurement(measure)
         self.n_outputs = self.measurement.out_features(circuit.n_wires)
-        self.engine = StatevectorEngine(circuit, fusion)
+        self.engine = StatevectorEngine(circuit, fusion, diff_method)
         init = torch.empty(circuit.n_trainable, dtype=torch.float64).uniform_(-math.pi, math.pi)
         for i, v in enumerate(circuit.trainable_init):
             if v is not None:
