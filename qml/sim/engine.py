@@ -199,7 +199,8 @@ def _reverse(psi: Tensor, grad: Tensor, mat: Tensor, batched: bool, perm, span, 
     shape = psi.shape
     d = mat.shape[-1]
     if batched:  # out[l, i, r, b] = sum_j M_b[i, j] s[l, j, r, b]
-        both = torch.stack((psi, grad.reshape(shape))).reshape(2, span[0], d, span[1], shape[-1])
+        cut = (span[0], d, span[1], shape[-1])  # five axes at most: CUDA kernels take 25 (28 qubits have 29)
+        both = torch.stack((psi.reshape(cut), grad.reshape(cut)))
         back = torch.einsum("bij,klirb->kljrb", mat.conj(), both)
         before, grad_before = back[0], back[1]
         grad_mat = torch.einsum("lirb,ljrb->bij", both[1], before.conj()) if want_mat else None
@@ -216,7 +217,7 @@ def _reverse(psi: Tensor, grad: Tensor, mat: Tensor, batched: bool, perm, span, 
     before, grad_before = before.reshape(shape), grad_before.reshape(shape)
     if perm is not None:  # the block's permutation undone
         inverse = tuple(int(i) for i in np.argsort(perm))
-        before, grad_before = before.permute(inverse), grad_before.permute(inverse)
+        before, grad_before = kernels.permuted(before, inverse), kernels.permuted(grad_before, inverse)
     return before, grad_before, grad_mat
 
 
@@ -310,7 +311,7 @@ class StatevectorEngine(torch.nn.Module):
                 mats = pool_u.index_select(0, prep.prefix_index).view(-1, n, 2, 2, 1)
             state = kernels.kron_state(kernels.run_on_zero(mats)).expand(-1, batch)
         elif initial_state is not None:
-            state = initial_state.to(device=theta.device, dtype=cdtype).transpose(0, 1)
+            state = initial_state.to(device=theta.device, dtype=cdtype).transpose(0, 1).contiguous()
         else:
             state = torch.zeros(1 << n, batch, dtype=cdtype, device=theta.device)
             state[0] = 1
@@ -332,10 +333,10 @@ class StatevectorEngine(torch.nn.Module):
         else:
             state = _run_blocks(state, steps, block_mats)
         if cdtype == torch.complex64 and 0 < RENORMALIZE_FROM <= len(steps):  # rounding drifts the norm
-            axes = tuple(range(n))
-            state = state * torch.rsqrt((state.real**2 + state.imag**2).sum(axes, keepdim=True))
+            flat = state.reshape(-1, batch)  # two axes: CUDA kernels take at most 25
+            state = (flat * torch.rsqrt((flat.real**2 + flat.imag**2).sum(0, keepdim=True))).view(state.shape)
         if plan.final_perm is not None:
-            state = state.permute(plan.final_perm)
+            state = kernels.permuted(state, plan.final_perm)
         state = state.reshape(1 << n, batch).transpose(0, 1)
         if self.global_phase:
             state = state * complex(np.exp(1j * self.global_phase))

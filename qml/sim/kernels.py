@@ -107,6 +107,22 @@ class _MatrixOnColumns(torch.autograd.Function):
         return grad_mat, grad_cols
 
 
+def permuted(state: Tensor, perm: tuple[int, ...]) -> Tensor:
+    """``state.permute(perm)``, materialised, for any number of axes: runs of axes that stay next to each other are
+    merged first, so the copy works on a few axes (torch computes on at most 25; a 28-qubit state has 29)."""
+    runs: list[list[int]] = []  # [first input axis, length] of each run, in output order
+    for a in perm:
+        if runs and runs[-1][0] + runs[-1][1] == a:
+            runs[-1][1] += 1
+        else:
+            runs.append([a, 1])
+    order = sorted(range(len(runs)), key=lambda r: runs[r][0])  # the runs in input order
+    sizes = [math.prod(state.shape[runs[r][0]: runs[r][0] + runs[r][1]]) for r in order]
+    where = {r: i for i, r in enumerate(order)}
+    merged = state.reshape(sizes).permute([where[r] for r in range(len(runs))])
+    return merged.contiguous().view([state.shape[a] for a in perm])
+
+
 def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:
     """Apply one (D, D) matrix to the block's axes of a batch-last state (2, ..., 2, B), seen as (L, D, R*B).
 
@@ -114,7 +130,7 @@ def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, sp
     and axis permutations move contiguous runs of at least B amplitudes.
     """
     if perm is not None:
-        state = state.permute(perm)
+        state = permuted(state, perm)
     shape = state.shape
     d = mat.shape[-1]
     return _MatrixOnColumns.apply(mat, state.reshape(span[0], d, -1)).view(shape)
@@ -123,7 +139,7 @@ def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, sp
 def apply_batched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:
     """Apply per-sample matrices (B, D, D) to the block's axes of a batch-last state (2, ..., 2, B)."""
     if perm is not None:
-        state = state.permute(perm)
+        state = permuted(state, perm)
     shape = state.shape
     d = mat.shape[-1]
     s = state.reshape(span[0], 1, d, span[1], shape[-1])
