@@ -107,20 +107,50 @@ class _MatrixOnColumns(torch.autograd.Function):
         return grad_mat, grad_cols
 
 
-def permuted(state: Tensor, perm: tuple[int, ...]) -> Tensor:
-    """``state.permute(perm)``, materialised, for any number of axes: runs of axes that stay next to each other are
-    merged first, so the copy works on a few axes (torch computes on at most 25; a 28-qubit state has 29)."""
-    runs: list[list[int]] = []  # [first input axis, length] of each run, in output order
+MAX_AXES = 25  # torch's CUDA kernels index at most this many axes
+
+
+def _runs(perm) -> list[list[int]]:
+    """[first input axis, length] of each run of axes that stay next to each other, in output order."""
+    runs: list[list[int]] = []
     for a in perm:
         if runs and runs[-1][0] + runs[-1][1] == a:
             runs[-1][1] += 1
         else:
             runs.append([a, 1])
+    return runs
+
+
+def _permuted_once(state: Tensor, perm) -> Tensor:
+    runs = _runs(perm)
     order = sorted(range(len(runs)), key=lambda r: runs[r][0])  # the runs in input order
     sizes = [math.prod(state.shape[runs[r][0]: runs[r][0] + runs[r][1]]) for r in order]
     where = {r: i for i, r in enumerate(order)}
     merged = state.reshape(sizes).permute([where[r] for r in range(len(runs))])
     return merged.contiguous().view([state.shape[a] for a in perm])
+
+
+def permute_stages(perm, chunk: int = 10) -> list[list[int]]:
+    """``perm`` as a sequence of permutations of at most 2 x ``chunk`` + 2 runs each: stage i puts the next
+    ``chunk`` output axes in place after those already placed, keeping the rest in their order."""
+    if len(_runs(perm)) < MAX_AXES:
+        return [list(perm)]
+    stages, current = [], list(range(len(perm)))
+    for i in range(0, len(perm), chunk):
+        placed = list(perm[: i + chunk])
+        target = placed + [a for a in current if a not in placed]
+        stages.append([current.index(a) for a in target])
+        current = target
+    return stages
+
+
+def permuted(state: Tensor, perm: tuple[int, ...]) -> Tensor:
+    """``state.permute(perm)``, materialised, for any number of axes: runs of axes that stay next to each other are
+    merged first, so the copy works on a few axes (torch's CUDA kernels take at most 25; a 28-qubit state has
+    29), and a permutation that scatters more than 24 runs goes in stages (``permute_stages``)."""
+    for stage in permute_stages(perm):
+        state = _permuted_once(state, stage)
+    return state
 
 
 def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:

@@ -4,6 +4,8 @@ hold; a deep circuit's plan grows with its gates (no padding to the longest bloc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -85,3 +87,22 @@ def test_single_precision_stays_within_1e_5_of_qiskit_on_a_twelve_thousand_gate_
     assert abs(np.linalg.norm(renormalised) - 1) < 1e-5
     monkeypatch.setattr(engine, "RENORMALIZE_FROM", 0)
     assert abs(np.linalg.norm(state()) - 1) > 1e-5  # what the renormalisation corrects
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_permutation_of_thirty_axes_is_done_in_stages_of_under_25_axes_each(seed):
+    """Registers of 25 qubits and more have more axes than torch's CUDA kernels take (25): a permutation scattering
+    them is split into stages, each of which merges to under 25 axes, and the result is the permutation's."""
+    import random
+
+    from qml.sim.kernels import _runs, permute_stages, permuted
+
+    shape = [2] * 22 + [1] * 8  # 30 axes, 4 Mi elements
+    random.Random(seed).shuffle(shape)
+    t = torch.arange(math.prod(shape), dtype=torch.int32).reshape(shape)
+    perm = list(range(30))
+    random.Random(100 + seed).shuffle(perm)
+    stages = permute_stages(perm)
+    assert len(_runs(perm)) >= 25 and len(stages) > 1
+    assert all(len(_runs(stage)) < 25 for stage in stages)
+    assert torch.equal(permuted(t, perm), t.permute(perm).contiguous())
