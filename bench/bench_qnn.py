@@ -2,6 +2,7 @@
 
     python bench/bench_qnn.py                       # all sizes, all installed peers, 2 torch threads
     python bench/bench_qnn.py --sizes 4,10 --peers torchquantum,pennylane --budget 3
+    python bench/bench_qnn.py --sizes 4,10,tc20 --peers tensorcircuit --threads 1   # + TensorCircuit-NG (JAX)
 
 Workload QNN-k (see bench/peers.py): the 16-feature encoder cycled over k qubits, blocks of [U3 on every
 qubit + CU3 ring], <Z> on every qubit, loss = sum. The torch-based peers are timed round-robin (one call
@@ -31,6 +32,24 @@ from peers import PEERS  # noqa: E402
 from workload import QmlPeer  # noqa: E402
 
 SIZES = {4: (256, 2), 10: (256, 2), 16: (32, 2), 20: (1, 4), 24: (1, 4)}
+NAMED = {"tc20": (20, 1, 10)}  # TensorCircuit-NG's published workload: 20 qubits, 10 layers, batch 1, value + grad
+
+
+def size_arg(text: str) -> list[tuple[int, int, int]]:
+    """``4,10`` (the sizes of SIZES) or ``tc20`` or ``K/BATCH/BLOCKS``: a list of (qubits, batch, blocks)."""
+    out = []
+    for item in text.split(","):
+        if item in NAMED:
+            out.append(NAMED[item])
+        elif "/" in item:
+            k, batch, blocks = (int(v) for v in item.split("/"))
+            out.append((k, batch, blocks))
+        elif int(item) in SIZES:
+            out.append((int(item), *SIZES[int(item)]))
+        else:
+            raise argparse.ArgumentTypeError(f"unknown size {item!r}: one of {sorted(SIZES)}, {sorted(NAMED)} or "
+                                             "K/BATCH/BLOCKS")
+    return out
 
 
 def machine() -> dict:
@@ -43,7 +62,7 @@ def machine() -> dict:
     except OSError:
         pass
     info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__}
+            "python": platform.python_version(), "torch": torch.__version__, "loadavg_end": os.getloadavg()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -87,9 +106,8 @@ def time_round_robin(calls: dict, budget: float, min_rounds: int, max_rounds: in
 
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
-    results, notes = [], []
-    for k in args.sizes:
-        batch, n_blocks = SIZES[k]
+    results, notes = [], [f"load average at the start: {os.getloadavg()}"]
+    for k, batch, n_blocks in args.sizes:
         peers, skipped, x = build_peers(k, n_blocks, batch, args.peers, args.device, args.seed)
         for name, why in skipped.items():
             notes.append(f"QNN-{k}: {name} skipped: {why}")
@@ -111,10 +129,15 @@ def run(args: argparse.Namespace) -> dict:
             for name, fn in solo.items():
                 medians.update(time_round_robin({name: fn}, args.budget / 2, 3, 200, args.device))
             for name, sec in medians.items():
-                row = {"workload": f"QNN-{k}", "qubits": k, "batch": batch, "blocks": n_blocks, "mode": mode,
+                default = SIZES.get(k) == (batch, n_blocks)
+                row = {"workload": f"QNN-{k}" if default else f"QNN-{k} ({n_blocks} blocks)", "qubits": k,
+                       "batch": batch, "blocks": n_blocks, "mode": mode,
                        "peer": peers[name].name, "key": name, "median_s": sec, "samples_per_s": batch / sec,
                        "qml_speedup": medians["qml"] and sec / medians["qml"],
                        "max_abs_diff_vs_qml": diffs[name]}
+                compile_s = getattr(peers[name], "compile_s", {}).get(mode)
+                if compile_s is not None:  # jit compilation, paid once per shape, outside the timed calls
+                    row["compile_s"] = compile_s
                 results.append(row)
                 print(f"QNN-{k:<2} B={batch:<3} {mode:<17} {peers[name].name:<40} {sec * 1e3:10.2f} ms "
                       f"{batch / sec:12.1f} samples/s  qml x{row['qml_speedup']:.2f}  diff {diffs[name]:.1e}")
@@ -123,17 +146,19 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def table(report: dict) -> str:
-    lines = ["| workload | B | mode | peer | ms / call | samples/s | qml ÷ peer (samples/s) |",
-             "|---|---|---|---|---:|---:|---:|"]
+    lines = ["| workload | B | mode | peer | ms / call | samples/s | qml ÷ peer (samples/s) | compile s |",
+             "|---|---|---|---|---:|---:|---:|---:|"]
     for r in report["results"]:
+        compile_s = f"{r['compile_s']:.1f}" if "compile_s" in r else ""
         lines.append(f"| {r['workload']} | {r['batch']} | {r['mode']} | {r['peer']} | {r['median_s'] * 1e3:.2f} | "
-                     f"{r['samples_per_s']:.1f} | {r['qml_speedup']:.2f} |")
+                     f"{r['samples_per_s']:.1f} | {r['qml_speedup']:.2f} | {compile_s} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="4,10,16,20", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--sizes", default="4,10,16,20", type=size_arg,
+                        help="4,10,16,20,24 (QNN-k at its batch and blocks), tc20 or K/BATCH/BLOCKS")
     parser.add_argument("--peers", default="torchquantum,torchquantum_static,pennylane,aer",
                         type=lambda s: [v for v in s.split(",") if v])
     parser.add_argument("--device", default="cpu", help="device for qml (peers stay on the CPU)")
@@ -142,9 +167,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "qnn_cpu.json")
     args = parser.parse_args()
-    bad = [k for k in args.sizes if k not in SIZES]
-    if bad:
-        parser.error(f"--sizes: unknown {bad}; known {sorted(SIZES)}")
     unknown = [p for p in args.peers if p not in PEERS]
     if unknown:
         parser.error(f"--peers: unknown {unknown}; known {sorted(PEERS)}")

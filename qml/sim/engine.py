@@ -256,8 +256,7 @@ class StatevectorEngine(torch.nn.Module):
         if self.diff_method != "auto":
             return self.diff_method == "adjoint"
         n_blocks = len(self.plan(True, batch).blocks)
-        itemsize = torch.empty((), dtype=dtype).element_size()
-        return (n_blocks + 3) * (batch << self.n_wires) * itemsize > ADJOINT_ABOVE
+        return (n_blocks + 3) * (batch << self.n_wires) * dtype.itemsize > ADJOINT_ABOVE
 
     def check_memory(self, batch: int, dtype: torch.dtype = torch.complex64, grad: bool = True,
                      device: torch.device | str = "cpu", zero_start: bool = True) -> None:

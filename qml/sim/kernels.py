@@ -147,7 +147,10 @@ def permute_stages(perm, chunk: int = 10) -> list[list[int]]:
 def permuted(state: Tensor, perm: tuple[int, ...]) -> Tensor:
     """``state.permute(perm)``, materialised, for any number of axes: runs of axes that stay next to each other are
     merged first, so the copy works on a few axes (torch's CUDA kernels take at most 25; a 28-qubit state has
-    29), and a permutation that scatters more than 24 runs goes in stages (``permute_stages``)."""
+    29), and a permutation that scatters more than 24 runs goes in stages (``permute_stages``). Under
+    ``MAX_AXES`` axes it is a plain view, as the copy that follows it takes them all."""
+    if len(perm) < MAX_AXES:
+        return state.permute(perm)
     for stage in permute_stages(perm):
         state = _permuted_once(state, stage)
     return state

@@ -54,7 +54,7 @@ def estimate(n_wires: int, batch: int, itemsize: int, n_blocks: int, block_entri
 
 def check(n_wires: int, batch: int, dtype: torch.dtype, n_blocks: int, block_entries: tuple[int, int], grad: bool,
           device: torch.device, adjoint: bool = False) -> None:
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     need, state = estimate(n_wires, batch, itemsize, n_blocks, block_entries, grad, adjoint)
     if need < CHECK_ABOVE:
         return
