@@ -164,8 +164,8 @@ class _Adjoint(torch.autograd.Function):
     """The blocks applied to a state, differentiated by the adjoint method: the forward pass keeps only the final
     state; the backward pass walks the blocks in reverse, uncomputing each state (a block is unitary: its inverse
     is its conjugate transpose) and carrying the cotangent back through it, so a few states are alive at any time
-    instead of one per block. Each block's gradient comes from the same kernel backward as backpropagation's (one
-    block's graph at a time), so both give the same numbers up to the rounding of the uncomputation."""
+    instead of one per block. Each block's gradient uses the formulas of the kernels' own backward (``_reverse``),
+    so both methods give the same numbers up to the rounding of the uncomputation."""
 
     @staticmethod
     def forward(ctx, state: Tensor, steps, *mats: Tensor) -> Tensor:
