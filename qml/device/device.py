@@ -148,12 +148,17 @@ class Device:
         constants, layout): what the transpiler's merging depends on."""
         from qml.device.routing import native_counts
 
+        key = ("counts", *self.transpile_key(circuit, layout))
+        if key not in self._routings:
+            self._routings[key] = native_counts(self, circuit, key[-1])
+        return self._routings[key]
+
+    def transpile_key(self, circuit, layout: Sequence[int] | None = None) -> tuple:
+        """What transpiling ``circuit`` with ``layout`` depends on: its gates and wires, which angles are inputs,
+        trainables or which constants, and the (checked) layout, last."""
         layout = self.check_layout(layout, circuit.n_wires)
         angles = tuple(tuple((p.kind, p.offset if p.kind == "const" else 0.0) for p in op.params) for op in circuit.ops)
-        key = ("counts", circuit.n_wires, tuple((op.gate, op.wires) for op in circuit.ops), angles, layout)
-        if key not in self._routings:
-            self._routings[key] = native_counts(self, circuit, layout)
-        return self._routings[key]
+        return circuit.n_wires, tuple((op.gate, op.wires) for op in circuit.ops), angles, layout
 
     # -- placement ---------------------------------------------------------------------------------------
     def rank_layouts(self, circuit, theta=None, limit: int = 16) -> list[tuple[tuple[int, ...], float]]:

@@ -118,8 +118,8 @@ class NativeCounts:
 
 
 def native_counts(device, circuit, layout: Sequence[int]) -> NativeCounts:
-    """Count the native gates of ``circuit`` transpiled to ``device`` with ``layout`` by the whole pass manager of
-    ``routing_stages`` (optimisation included: runs of bound 1-qubit gates merge into one, adjacent 2-qubit gates
+    """Count the native gates of ``circuit`` transpiled to ``device`` with ``layout`` by the whole pass manager
+    (``preset_pass_manager``, optimisation included: runs of bound 1-qubit gates merge into one, adjacent 2-qubit gates
     cancel), with the trainable angles at generic values and the inputs symbolic, as ``transpile_measured`` has
     them. A logical gate's own cost (``qml.noise.budget``) counts each gate alone; this is what the device runs."""
     import numpy as np
@@ -129,8 +129,7 @@ def native_counts(device, circuit, layout: Sequence[int]) -> NativeCounts:
     theta = np.random.default_rng(0).uniform(-np.pi, np.pi, circuit.n_trainable)  # generic: no gate vanishes
     qc = to_qiskit(circuit, theta=theta)
     qc.measure_all()
-    routing_stages(device, tuple(int(q) for q in layout))  # builds the pass manager and sets the layout
-    out = device._routing_stages["stages"].run(qc)
+    out = preset_pass_manager(device, tuple(int(q) for q in layout)).run(qc)
     pulses: dict[int, int] = {}
     pairs: dict[tuple[int, int], int] = {}
     for inst in out.data:
@@ -149,18 +148,25 @@ def routing_stages(device, layout: tuple[int, ...]):
     ``layout``. Building a preset pass manager costs far more than running it on a small circuit (plugin discovery,
     13-180 ms), and only its first pass, ``SetLayout``, depends on the layout: the stages are built once per
     device and that pass is replaced for each layout (``PassManager.replace``)."""
-    from qiskit.transpiler import StagedPassManager, generate_preset_pass_manager
+    from qiskit.transpiler import StagedPassManager
+
+    full = preset_pass_manager(device, layout)
+    return StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
+                             routing=full.routing)
+
+
+def preset_pass_manager(device, layout: tuple[int, ...]):
+    """The whole preset pass manager ``Device.transpile`` uses, built once per device, set to ``layout``."""
+    from qiskit.transpiler import generate_preset_pass_manager
     from qiskit.transpiler.passes import SetLayout
 
     cache = device._routing_stages
     if "stages" not in cache:
-        full = generate_preset_pass_manager(optimization_level=1, target=device.target,
-                                            initial_layout=list(layout), seed_transpiler=0)
-        cache["stages"] = full
+        cache["stages"] = generate_preset_pass_manager(optimization_level=1, target=device.target,
+                                                       initial_layout=list(layout), seed_transpiler=0)
     full = cache["stages"]
     full.layout.replace(0, SetLayout(list(layout)))
-    return StagedPassManager(stages=["init", "layout", "routing"], init=full.init, layout=full.layout,
-                             routing=full.routing)
+    return full
 
 
 def _append_pieces(skeleton, operation, qubits, label: str) -> None:

@@ -218,7 +218,14 @@ class NoiseModel:
         runs (``Device.native_counts``) over how many its ops and SWAPs cost one by one (``qml.noise.budget``).
         The transpiler merges runs of 1-qubit gates with bound angles and cancels adjacent 2-qubit gates (on
         random 4-qubit circuits: 47 pulses where the gates cost 70 alone); each op's native gates on a qubit or pair
-        are counted that ratio times, so that the circuit's noise adds up to what the device runs."""
+        are counted that ratio times, so that the circuit's noise adds up to what the device runs. Kept on the
+        device per ``Device.transpile_key``: ``channels`` and ``moves`` both ask."""
+        key = ("ratios", *self.device.transpile_key(circuit, self.placed(circuit)))
+        if key not in self.device._routings:
+            self.device._routings[key] = self._count_ratios(circuit)
+        return self.device._routings[key]
+
+    def _count_ratios(self, circuit: Circuit) -> Ratios:
         routing = self.routing(circuit)
         counts = self.device.native_counts(circuit, self.placed(circuit))
         native = self.snapshot.two_qubit_gate
