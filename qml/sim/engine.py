@@ -204,16 +204,11 @@ def _reverse(psi: Tensor, grad: Tensor, mat: Tensor, batched: bool, perm, span, 
         back = torch.einsum("bij,klirb->kljrb", mat.conj(), both)
         before, grad_before = back[0], back[1]
         grad_mat = torch.einsum("lirb,ljrb->bij", both[1], before.conj()) if want_mat else None
-    else:  # as kernels._MatrixOnColumns: one matrix product per column block (one in all when L == 1)
+    else:  # as kernels._MatrixOnColumns
         p, g = psi.reshape(span[0], d, -1), grad.reshape(span[0], d, -1)
-        inverse = mat.mH
-        if span[0] == 1:
-            before, grad_before = torch.mm(inverse, p[0]), torch.mm(inverse, g[0])
-            grad_mat = torch.mm(g[0], before.mH) if want_mat else None
-        else:
-            inverse = inverse.expand(span[0], -1, -1)
-            before, grad_before = torch.bmm(inverse, p), torch.bmm(inverse, g)
-            grad_mat = torch.bmm(g, before.mH).sum(0) if want_mat else None
+        inverse = mat.mH.resolve_conj()  # conjugated before a broadcast, not after
+        before, grad_before = kernels.columns_product(inverse, p), kernels.columns_product(inverse, g)
+        grad_mat = kernels.columns_outer(g, before) if want_mat else None
     before, grad_before = before.reshape(shape), grad_before.reshape(shape)
     if perm is not None:  # the block's permutation undone
         inverse = tuple(int(i) for i in np.argsort(perm))

@@ -74,39 +74,6 @@ def kron_state(vectors: Tensor) -> Tensor:
     return state
 
 
-class _MatrixOnColumns(torch.autograd.Function):
-    """``mat @ cols[l]`` for every l, with a hand-written backward.
-
-    Autograd's own backward of ``bmm`` with a broadcast matrix materializes conjugated copies of the state;
-    here the two gradients are one product each (measured 1.7-2.2 ms -> about 0.8 ms per 16x16 block on a
-    10-qubit, 256-sample state). The backward is built from differentiable ops, so higher derivatives work.
-    """
-
-    @staticmethod
-    def forward(ctx, mat: Tensor, cols: Tensor) -> Tensor:
-        ctx.save_for_backward(mat, cols)
-        if cols.shape[0] == 1:
-            return torch.mm(mat, cols[0]).unsqueeze(0)
-        return torch.bmm(mat.expand(cols.shape[0], -1, -1), cols)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        mat, cols = ctx.saved_tensors
-        grad = grad.contiguous()
-        grad_mat = grad_cols = None
-        if ctx.needs_input_grad[0]:
-            if cols.shape[0] == 1:
-                grad_mat = torch.mm(grad[0], cols[0].mH)
-            else:
-                grad_mat = torch.bmm(grad, cols.mH).sum(0)
-        if ctx.needs_input_grad[1]:
-            if cols.shape[0] == 1:
-                grad_cols = torch.mm(mat.mH, grad[0]).unsqueeze(0)
-            else:
-                grad_cols = torch.bmm(mat.mH.expand(cols.shape[0], -1, -1), grad)
-        return grad_mat, grad_cols
-
-
 MAX_AXES = 25  # torch's CUDA kernels index at most this many axes
 
 
@@ -156,17 +123,69 @@ def permuted(state: Tensor, perm: tuple[int, ...]) -> Tensor:
     return state
 
 
+def columns_product(mat: Tensor, cols: Tensor) -> Tensor:
+    """``mat @ cols[l]`` for every l of ``cols`` (L, D, C): one matrix product when L == 1, one from the right when
+    C == 1 (a block on the state's last axes at batch 1), L of them otherwise."""
+    if cols.shape[0] == 1:
+        return torch.mm(mat, cols[0]).unsqueeze(0)
+    if cols.shape[2] == 1:
+        return torch.mm(cols[:, :, 0], mat.transpose(0, 1)).unsqueeze(2)
+    return torch.bmm(mat.expand(cols.shape[0], -1, -1), cols)
+
+
+def columns_outer(grad: Tensor, cols: Tensor) -> Tensor:
+    """``sum_l grad[l] @ cols[l]^H`` for (L, D, C) operands: a matrix product's gradient with respect to the matrix."""
+    if cols.shape[0] == 1:
+        return torch.mm(grad[0], cols[0].mH)
+    if cols.shape[2] == 1:
+        return torch.mm(grad[:, :, 0].transpose(0, 1), cols[:, :, 0].conj())
+    d = cols.shape[1]
+    if cols.shape[2] < d:  # L products would write more than the state: one product of the (D, L*C) views instead
+        return torch.mm(grad.transpose(0, 1).reshape(d, -1), cols.transpose(0, 1).reshape(d, -1).mH)
+    return torch.bmm(grad, cols.mH).sum(0)
+
+
+class _MatrixOnColumns(torch.autograd.Function):
+    """``mat @ cols[l]`` for every l of the state's columns ``(L, D, C)``, taken after an optional axis permutation
+    of the state, with a hand-written backward.
+
+    Autograd's own backward of ``bmm`` with a broadcast matrix materializes conjugated copies of the state, and the
+    permutation's backward leaves a strided gradient that every later view copies again; here the two gradients are
+    one product each and the state's gradient is permuted back in one copy, so a block costs one product and (with
+    a permutation) one copy forward, and two products and one copy backward (measured at 20 qubits, B=1: 230 ->
+    ~60 copies per forward + backward). The backward is built from differentiable ops, so higher derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx, mat: Tensor, state: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:
+        moved = state if perm is None else permuted(state, perm)
+        cols = moved.reshape(span[0], mat.shape[-1], -1)
+        ctx.save_for_backward(mat, cols)
+        ctx.perm, ctx.moved_shape = perm, moved.shape
+        return columns_product(mat, cols).view(moved.shape)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        mat, cols = ctx.saved_tensors
+        grad = grad.reshape(cols.shape)
+        grad_mat = grad_state = None
+        if ctx.needs_input_grad[0]:
+            grad_mat = columns_outer(grad, cols)
+        if ctx.needs_input_grad[1]:
+            grad_state = columns_product(mat.mH.resolve_conj(), grad).view(ctx.moved_shape)
+            if ctx.perm is not None:
+                inverse = tuple(sorted(range(len(ctx.perm)), key=ctx.perm.__getitem__))
+                grad_state = permuted(grad_state, inverse).contiguous()
+        return grad_mat, grad_state, None, None
+
+
 def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:
     """Apply one (D, D) matrix to the block's axes of a batch-last state (2, ..., 2, B), seen as (L, D, R*B).
 
     The batch stays the innermost axis, so the product is one large matrix product (L == 1) or L of them,
     and axis permutations move contiguous runs of at least B amplitudes.
     """
-    if perm is not None:
-        state = permuted(state, perm)
-    shape = state.shape
-    d = mat.shape[-1]
-    return _MatrixOnColumns.apply(mat, state.reshape(span[0], d, -1)).view(shape)
+    return _MatrixOnColumns.apply(mat, state, perm, span)
 
 
 def apply_batched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:

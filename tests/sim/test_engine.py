@@ -10,7 +10,7 @@ from qiskit.quantum_info import Operator
 import qml
 from qml.circuit.gates import GATES
 from qml.sim import StatevectorEngine
-from qml.sim.plan import compile_plan
+from qml.sim.plan import MIN_COLUMNS, compile_plan
 from tests.reference import qiskit_circuit, random_circuit, reference_states, theta_of
 
 N_RANDOM = 200
@@ -172,9 +172,45 @@ def test_layout_depends_on_batch_size_but_states_do_not():
     engine = StatevectorEngine(c)
     small, large = engine.plan(True, 1), engine.plan(True, 256)
     assert [b.span for b in small.blocks] != [b.span for b in large.blocks]
-    assert all(b.span[0] == 1 or b.span[1] >= 64 for b in small.blocks)  # B=1: no narrow products in the middle
+    # B=1: a block leads, ends the state (one product from the right) or leaves products >= MIN_COLUMNS wide
+    assert all(b.span[0] == 1 or b.span[1] == 1 or b.span[1] >= MIN_COLUMNS for b in small.blocks)
     theta = torch.rand(c.n_trainable, dtype=torch.float64)
     one = engine(theta, None)
     many = engine(theta, None, torch.nn.functional.one_hot(torch.zeros(128, dtype=torch.long), 512).to(
         torch.complex128))
     np.testing.assert_allclose(many[77].numpy(), one[0].numpy(), atol=1e-12)
+
+
+def _batch_one(seed):
+    c, _ = random_circuit(7000 + seed, n_wires=7 + seed % 4, n_ops=70, kinds=("const", "new", "trainable"),
+                          n_features=0, all_features_used=False)
+    return c
+
+
+def test_batch_one_blocks_at_the_state_end_match_qiskit():
+    """At B=1 the layout applies blocks where they lie: at the front, in the middle, or on the state's last axes
+    (a product from the right); every placement against qiskit's Statevector."""
+    tails = 0
+    for seed in range(8):
+        c = _batch_one(seed)
+        m = _module(c, torch.complex128)
+        plan = m.engine.plan(True, 1)
+        tails += sum(b.span[0] > 1 and b.span[1] == 1 for b in plan.blocks)
+        np.testing.assert_allclose(m.statevector().detach().numpy(), reference_states(c, theta_of(m), None),
+                                   atol=1e-10, rtol=0)
+    assert tails >= 8  # the placement under test was taken
+
+
+@pytest.mark.parametrize("diff_method", ["backprop", "adjoint"])
+def test_batch_one_gradient_matches_finite_differences_of_qiskit(diff_method):
+    from tests.sim.test_module import _fd_gradient, _loss_reference
+
+    c = _batch_one(1)
+    labels = ["Z" * c.n_wires, "X" + "I" * (c.n_wires - 2) + "Y", "I" * (c.n_wires - 1) + "Z"]
+    weights = np.array([0.7, -1.2, 0.5])
+    m = qml.QuantumModule(c, measure=qml.Expval(labels), dtype=torch.complex128, diff_method=diff_method)
+    assert any(b.span[0] > 1 and b.span[1] == 1 for b in m.engine.plan(True, 1).blocks)
+    (m() * torch.tensor(weights)).sum().backward()
+    fd = _fd_gradient(lambda t: _loss_reference(c, t, None, labels, weights), theta_of(m))
+    assert np.abs(fd).max() > 1e-2
+    np.testing.assert_allclose(m.theta.grad.numpy(), fd, atol=1e-6)
