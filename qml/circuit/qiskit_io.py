@@ -6,18 +6,18 @@ Trainable slots become ``ParameterVector("theta")`` and features ``ParameterVect
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from qml.circuit.circuit import Circuit
-from qml.circuit.gates import GATES, gate_def
+from qml.circuit.gates import GATES, gate_def, matrix_np
 from qml.circuit.params import ParamRef
 from qml.errors import ConversionError
-
-_SKIPPED = {"barrier", "delay"}  # final measurements are skipped too; mid-circuit ones are errors
 
 
 def _angle(p: ParamRef, theta, x):
@@ -61,11 +61,42 @@ def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequenc
     return qc
 
 
+_QASM3_HEADER = re.compile(r"^// qml: n_trainable=(\d+) n_inputs=(\d+) global_phase=(\S+)$", re.MULTILINE)
+
+
 def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None) -> str:
-    """OpenQASM 3 text; unbound trainable angles and features become ``input float`` declarations."""
+    """OpenQASM 3 text; unbound trainable angles and features become ``input float _theta_i_`` / ``_x_i_``
+    declarations (slot i, feature i). A comment after the version line records what OpenQASM 3 cannot say: how
+    many slots and features the model has (unused ones are not declared) and its global phase, so that
+    ``from_qasm3`` gives back the same model."""
     from qiskit import qasm3
 
-    return qasm3.dumps(to_qiskit(circuit, theta, x))
+    text = qasm3.dumps(to_qiskit(circuit, theta, x))
+    version, rest = text.split("\n", 1)
+    header = (f"// qml: n_trainable={circuit.n_trainable if theta is None else 0} "
+              f"n_inputs={circuit.n_inputs if x is None else 0} global_phase={float(circuit.global_phase)!r}")
+    return f"{version}\n{header}\n{rest}"
+
+
+def from_qasm3(text: str, name: str | None = None) -> Circuit:
+    """A qml ``Circuit`` from OpenQASM 3 text: ``_x_i_`` (or ``x[i]``) inputs are feature i, ``_theta_i_`` inputs
+    slot i, any other parameter a trainable slot. With ``to_qasm3``'s comment the slots, features (used or not)
+    and global phase are those of the exported model."""
+    from qiskit import qasm3
+
+    try:
+        qc = qasm3.loads(text)
+    except Exception as exc:  # the parser's own error types vary by version
+        raise ConversionError(f"OpenQASM 3 text does not parse: {exc}") from None
+    header = _QASM3_HEADER.search(text)
+    if header is None:
+        return from_qiskit(qc, inputs="x", name=name)
+    circuit = from_qiskit(qc, inputs="x", name=name, n_trainable=int(header.group(1)),
+                          n_inputs=int(header.group(2)))
+    # the exported model's phase; gate bodies qiskit's exporter wrote lost theirs (sxdg as s; h; s), which the
+    # import would otherwise add
+    circuit.global_phase = float(header.group(3))
+    return circuit
 
 
 def _linear(expr, where: str, params: dict) -> ParamRef:
@@ -97,27 +128,158 @@ def _linear(expr, where: str, params: dict) -> ParamRef:
     return ParamRef(kind, index, scale, offset)
 
 
-def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = None) -> Circuit:
-    """A qml ``Circuit`` from a qiskit ``QuantumCircuit`` of supported gates.
+def _indexed(p, name: str) -> tuple[int | None, int]:
+    """(i, length) when ``p`` is element i of a ParameterVector called ``name`` (length its size), or a parameter
+    called ``name`` (0, 1) or ``_name_i_`` (OpenQASM 3's spelling of ``name[i]``: (i, i + 1)); (None, 0) otherwise."""
+    vector = getattr(p, "vector", None)
+    if vector is not None:
+        return (p.index, len(vector)) if vector.name == name else (None, 0)
+    if p.name == name:
+        return 0, 1
+    match = re.fullmatch(rf"_{re.escape(name)}_(\d+)_", p.name)
+    return (int(match.group(1)), int(match.group(1)) + 1) if match else (None, 0)
+
+
+def _at_least(used: int, given: int | None, what: str) -> int:
+    if given is None:
+        return used
+    if given < used:
+        raise ConversionError(f"{what}={given}, but the circuit uses {used}")
+    return given
+
+
+MAX_DEFINITION_DEPTH = 16  # a gate that is not a built-in is expanded through its definition, this deep at most
+
+
+@functools.cache
+def _builtin_classes() -> dict[type, str]:
+    """qiskit's standard gate classes that qml has built in, to qml's gate names."""
+    import qiskit.circuit.library as lib
+
+    table = {getattr(lib, g.qiskit_class): g.name for g in GATES.values()}
+    table.update({lib.U1Gate: "p", lib.CU1Gate: "cp"})  # the same matrices under older names
+    return table
+
+
+def _builtin(op) -> str | None:
+    """qml's gate for a qiskit instruction, identified by its class (never by its name: a file may define its own
+    ``rzx`` or call a CZ ``CX``); None when qml has none, or when a controlled gate has open controls."""
+    name = _builtin_classes().get(getattr(op, "base_class", type(op)))
+    if name is None or len(op.params) != GATES[name].num_params:
+        return None
+    ctrl_state = getattr(op, "ctrl_state", None)
+    if ctrl_state is not None and ctrl_state != (1 << op.num_ctrl_qubits) - 1:
+        return None
+    return name
+
+
+def _defined_as_builtin(op) -> tuple[str, float] | None:
+    """(qml's gate of the same name, a constant phase) when the gate's definition is that gate's operator times
+    ``e^{i phase}``: checked at its own angles, or at two random points of its parameters when they are symbols (two
+    analytic functions that agree there agree everywhere but for a measure-zero set; the phase must be the same at
+    both). This is how a file that defines gates qml has comes back with built-ins, never by name alone: OpenQASM 3
+    exports define ``cu3``, ``ryy``, ``sxdg`` themselves, some off by a constant phase the language cannot state
+    (qiskit's ``sxdg`` body ``s; h; s`` is e^{i pi/4} SXdg); the phase goes to the circuit's global phase."""
+    from qiskit.circuit import ParameterExpression
+    from qiskit.quantum_info import Operator
+
+    try:
+        g = gate_def(op.name)
+    except KeyError:
+        return None
+    if g.num_qubits != op.num_qubits or g.num_params != len(op.params) or op.definition is None:
+        return None
+    symbols = {s for v in op.params if isinstance(v, ParameterExpression) for s in v.parameters}
+    rng = np.random.default_rng(0)
+    phases = []
+    for _ in range(2 if symbols else 1):
+        values = {s: float(rng.uniform(-3, 3)) for s in symbols}
+        try:
+            angles = tuple(float(v.bind({s: values[s] for s in v.parameters}) if isinstance(v, ParameterExpression)
+                                 else v) for v in op.params)
+            definition = op.definition.assign_parameters(values, strict=False) if symbols else op.definition
+            defined, builtin = Operator(definition).data, matrix_np(g.name, angles)
+        except (TypeError, ValueError):  # complex or non-numeric angles, or a definition qiskit cannot evaluate
+            return None
+        phase = float(np.angle(np.vdot(builtin, defined)))
+        if not np.allclose(defined, np.exp(1j * phase) * builtin, atol=1e-9):
+            return None
+        phases.append(phase)
+    if abs(np.exp(1j * phases[0]) - np.exp(1j * phases[-1])) > 1e-9:
+        return None
+    return g.name, phases[0]
+
+
+def _add_phase(circuit: Circuit, phase) -> None:
+    try:
+        circuit.global_phase = circuit.global_phase + float(phase)
+    except TypeError:
+        warnings.warn("dropping a parameterized global phase: it does not change any measurement", stacklevel=3)
+
+
+def _add_gate(circuit: Circuit, op, wires: tuple[int, ...], params: dict, where: str, depth: int) -> None:
+    """One qiskit gate: qml's built-in when it is a standard qiskit gate qml has, else its definition, recursively."""
+    from qiskit.circuit import Gate
+    from qiskit.circuit.library import GlobalPhaseGate
+
+    name = _builtin(op)
+    if name is not None:
+        circuit.add(name, wires, *(_linear(v, where, params) for v in op.params))
+        return
+    same = _defined_as_builtin(op)
+    if same is not None:
+        circuit.add(same[0], wires, *(_linear(v, where, params) for v in op.params))
+        _add_phase(circuit, same[1])
+        return
+    if getattr(op, "base_class", None) is GlobalPhaseGate:
+        _add_phase(circuit, op.params[0])
+        return
+    if not isinstance(op, Gate):
+        raise ConversionError(f"unsupported {where}: not a unitary gate")
+    definition = op.definition
+    if definition is None:
+        raise ConversionError(f"unsupported {where}: not one of qml's gates ({', '.join(sorted(GATES))}) and it has "
+                              "no definition to expand")
+    if depth >= MAX_DEFINITION_DEPTH:
+        raise ConversionError(f"{where}: its definition nests more than {MAX_DEFINITION_DEPTH} levels of gates")
+    _add_phase(circuit, definition.global_phase)
+    for inner in definition.data:
+        inner_where = f"{where} (in its definition: '{inner.operation.name}')"
+        if inner.clbits:
+            raise ConversionError(f"unsupported {inner_where}: classical bits are not supported")
+        inner_wires = tuple(wires[definition.find_bit(q).index] for q in inner.qubits)
+        _add_gate(circuit, inner.operation, inner_wires, params, inner_where, depth + 1)
+
+
+def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = None, *,
+                n_trainable: int | None = None, n_inputs: int | None = None) -> Circuit:
+    """A qml ``Circuit`` from a qiskit ``QuantumCircuit``.
+
+    A gate is identified by its qiskit class, never by its name: qiskit's standard gates that qml has built in
+    become those (a controlled gate with open controls does not); every other unitary gate (qiskit's other standard
+    gates, composite and user-defined gates, a QASM file's own ``gate`` definitions) is expanded through its
+    definition, recursively (``MAX_DEFINITION_DEPTH`` levels), so the circuit is the same operator as qiskit's.
 
     ``inputs`` says which qiskit parameters are per-sample features, in feature order: a sequence of
     ``Parameter`` (e.g. a ``ParameterVector``) or the name of a ``ParameterVector`` such as ``"x"``, whose
     element ``x[i]`` becomes feature ``i``. Every other parameter
-    becomes a trainable slot, in ``qc.parameters`` order. Barriers and final measurements are skipped
-    (qml measures through the module); a gate after a measurement of its qubit is an error.
+    becomes a trainable slot, in ``qc.parameters`` order, except that ``theta[i]`` (or ``_theta_i_``, as
+    OpenQASM 3 spells it) is slot i. ``n_trainable`` / ``n_inputs`` keep at least that many slots / features
+    (those the circuit does not use included); fewer than it uses is an error. Barriers and final measurements
+    are skipped (qml measures through the module); a gate after a measurement of its qubit is an error.
     """
+    from qiskit.circuit import Barrier, Delay, Measure
+
+    n_trainable_given, n_inputs_given = n_trainable, n_inputs
     all_params = list(qc.parameters)
     params: dict = {}
     if isinstance(inputs, str):
         n_inputs = 0
         for p in all_params:
-            vector = getattr(p, "vector", None)
-            if vector is not None and vector.name == inputs:  # x[i] keeps its index even if x[j] is unused
-                params[p] = ("input", p.index)
-                n_inputs = max(n_inputs, len(vector))
-            elif p.name == inputs:
-                params[p] = ("input", 0)
-                n_inputs = max(n_inputs, 1)
+            index, length = _indexed(p, inputs)
+            if index is not None:  # x[i] keeps its index even if x[j] is unused
+                params[p] = ("input", index)
+                n_inputs = max(n_inputs, length)
     else:
         feature_params = list(inputs or [])
         unknown = [p for p in feature_params if p not in set(all_params)]
@@ -126,19 +288,27 @@ def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = Non
         params = {p: ("input", i) for i, p in enumerate(feature_params)}
         n_inputs = len(feature_params)
     trainable = [p for p in all_params if p not in params]
-    params.update({p: ("trainable", i) for i, p in enumerate(trainable)})
+    slots = [_indexed(p, "theta") for p in trainable]
+    if trainable and all(index is not None for index, _ in slots):  # theta[i] (or QASM 3's _theta_i_) is slot i
+        params.update({p: ("trainable", index) for p, (index, _) in zip(trainable, slots, strict=True)})
+        n_trainable = max(length for _, length in slots)
+    else:
+        params.update({p: ("trainable", i) for i, p in enumerate(trainable)})
+        n_trainable = len(trainable)
+    n_trainable = _at_least(n_trainable, n_trainable_given, "n_trainable")
+    n_inputs = _at_least(n_inputs, n_inputs_given, "n_inputs")
     circuit = Circuit(qc.num_qubits, n_inputs=n_inputs or None, name=name or qc.name)
-    for _ in trainable:
+    for _ in range(n_trainable):
         circuit.new_trainable()
     measured: dict[int, int] = {}  # qubit -> position of its measurement
     for pos, inst in enumerate(qc.data):
         op_name = inst.operation.name
         where = f"qiskit instruction #{pos} '{op_name}'"
         wires = tuple(qc.find_bit(q).index for q in inst.qubits)
-        if op_name == "measure":
+        if isinstance(inst.operation, Measure):
             measured.update((w, pos) for w in wires)
             continue
-        if op_name in _SKIPPED:
+        if isinstance(inst.operation, (Barrier, Delay)):
             continue
         again = [w for w in wires if w in measured]
         if again:
@@ -146,17 +316,6 @@ def from_qiskit(qc, inputs: Sequence | str | None = None, name: str | None = Non
                                   f"{again[0]}: mid-circuit measurement ({where} acts on the qubit after it)")
         if inst.clbits or getattr(inst.operation, "condition", None) is not None:
             raise ConversionError(f"unsupported {where}: classical bits or conditions are not supported")
-        try:
-            g = gate_def(op_name)
-        except KeyError:
-            raise ConversionError(f"unsupported {where}; supported gates: {', '.join(sorted(GATES))}") from None
-        refs = tuple(_linear(v, where, params) for v in inst.operation.params)
-        if len(refs) != g.num_params:
-            raise ConversionError(f"{where}: expected {g.num_params} angles, got {len(refs)}")
-        circuit.add(g.name, wires, *refs)
-    phase = qc.global_phase
-    try:
-        circuit.global_phase = float(phase)
-    except TypeError:
-        warnings.warn("dropping a parameterized global phase: it does not change any measurement", stacklevel=2)
+        _add_gate(circuit, inst.operation, wires, params, where, 0)
+    _add_phase(circuit, qc.global_phase)
     return circuit

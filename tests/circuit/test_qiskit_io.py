@@ -202,18 +202,139 @@ def test_from_qiskit_rejects_reset_naming_it():
         qml.from_qiskit(qc)
 
 
-def test_from_qiskit_rejects_custom_gate_naming_it():
+def test_from_qiskit_rejects_a_gate_without_definition_naming_it():
     qc = QuantumCircuit(2)
     qc.append(Gate("my_gate", 2, []), [0, 1])
-    with pytest.raises(qml.ConversionError, match="unsupported qiskit instruction #0 'my_gate'; supported gates:"):
+    with pytest.raises(qml.ConversionError, match="unsupported qiskit instruction #0 'my_gate': not one of qml's "
+                                                  "gates .* and it has no definition to expand"):
         qml.from_qiskit(qc)
 
 
-def test_from_qiskit_rejects_gate_with_extra_angle():
+def test_from_qiskit_expands_a_standard_gate_qml_lacks_through_its_definition():
     qc = QuantumCircuit(2)
-    qc.cu(0.1, 0.2, 0.3, 0.4, 0, 1)  # CUGate has a fourth angle (gamma) and is not in qml's table
-    with pytest.raises(qml.ConversionError, match="qiskit instruction #0 'cu'"):
+    qc.cu(0.1, 0.2, 0.3, 0.4, 0, 1)  # CUGate has a fourth angle (gamma): not in qml's table
+    circuit = qml.from_qiskit(qc)
+    assert "cu" not in {op.gate for op in circuit.ops}
+    np.testing.assert_allclose(_engine_unitary(circuit), Operator(qc).data, atol=1e-12)
+
+
+def _qasm2(body: str) -> QuantumCircuit:
+    from qiskit import qasm2
+
+    return qasm2.loads('OPENQASM 2.0; include "qelib1.inc"; ' + body)
+
+
+@pytest.mark.parametrize("qc", [
+    # a file's own gate whose name differs from a built-in only by case
+    _qasm2("qreg q[2]; gate sWAP a,b { cx a,b; } x q[0]; sWAP q[0],q[1];"),
+    # a file's own gate under a built-in's exact name
+    _qasm2("qreg q[2]; gate rzx(t) a,b { cx a,b; rz(2*t) b; } h q[0]; rzx(0.7) q[0],q[1];"),
+    # a benchmark's cH: the same operator as CH up to a phase (qelib1's ch body without its last 's a')
+    _qasm2("qreg q[2]; gate cH a,b { h b; sdg b; cx a,b; h b; t b; cx a,b; t b; h b; s b; x b; } "
+           "h q[0]; cH q[0],q[1];"),
+], ids=["sWAP", "own-rzx", "cH"])
+def test_from_qiskit_identifies_gates_by_class_not_name(qc):
+    circuit = qml.from_qiskit(qc)
+    np.testing.assert_allclose(_engine_unitary(circuit), Operator(qc).data, atol=1e-12)
+
+
+def test_from_qiskit_expands_a_gate_named_like_a_built_in_but_defined_otherwise():
+    inner = QuantumCircuit(2)
+    inner.cz(0, 1)
+    fake_cx = Gate("CX", 2, [])
+    fake_cx.definition = inner
+    qc = QuantumCircuit(2)
+    qc.h([0, 1])
+    qc.append(fake_cx, [0, 1])
+    circuit = qml.from_qiskit(qc)
+    assert [op.gate for op in circuit.ops] == ["h", "h", "cz"]
+    np.testing.assert_allclose(_engine_unitary(circuit), Operator(qc).data, atol=1e-12)
+
+
+def test_from_qiskit_open_controls_follow_the_definition():
+    from qiskit.circuit.library import CRYGate, CXGate
+
+    qc = QuantumCircuit(3)
+    qc.h([0, 1, 2])
+    qc.append(CXGate(ctrl_state=0), [0, 1])
+    qc.append(CRYGate(0.4, ctrl_state=0), [2, 0])
+    np.testing.assert_allclose(_engine_unitary(qml.from_qiskit(qc)), Operator(qc).data, atol=1e-12)
+
+
+def test_from_qiskit_rejects_definitions_nested_too_deep():
+    gate = QuantumCircuit(1)
+    gate.x(0)
+    op = gate.to_gate(label="g0")
+    for level in range(1, 20):
+        wrap = QuantumCircuit(1, name=f"g{level}")
+        wrap.append(op, [0])
+        op = wrap.to_gate()
+    qc = QuantumCircuit(1)
+    qc.append(op, [0])
+    with pytest.raises(qml.ConversionError, match="nests more than 16 levels"):
         qml.from_qiskit(qc)
+
+
+def _states_agree(qc: QuantumCircuit, dtype, atol: float) -> None:
+    from qiskit.quantum_info import Statevector
+
+    m = qml.QuantumModule(qml.from_qiskit(qc), dtype=dtype)
+    got = m.statevector().detach().numpy()[0]
+    np.testing.assert_allclose(got, Statevector(qc).data, atol=atol, rtol=0)
+
+
+def test_from_qiskit_imports_every_standard_gate_without_decompose():
+    """Every unitary gate of qiskit's standard gate mapping, with random angles, on random qubits."""
+    from qiskit.circuit import Gate as QiskitGate
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+
+    rng = np.random.default_rng(0)
+    gates = [g for g in get_standard_gate_name_mapping().values() if isinstance(g, QiskitGate)]
+    assert len(gates) >= 50
+    for gate in gates:
+        n = max(gate.num_qubits, 1)
+        qc = QuantumCircuit(n + 1)
+        qc.h(range(n + 1))
+        qc.ry(0.3, range(n + 1))
+        op = gate
+        if gate.params:
+            op = gate.to_mutable()
+            op.params = [float(v) for v in rng.uniform(-3, 3, len(gate.params))]
+        qc.append(op, [int(q) for q in rng.permutation(n + 1)[: gate.num_qubits]])
+        _states_agree(qc, torch.complex128, 1e-10)
+
+
+N_QISKIT_RANDOM = 300
+
+
+def test_from_qiskit_agrees_with_statevector_on_qiskit_random_circuits():
+    """qiskit's own random_circuit (all its standard gates, 1-10 qubits, up to 4 operands), complex128 and
+    complex64, with no .decompose()."""
+    from qiskit.circuit.random import random_circuit as qiskit_random_circuit
+
+    for seed in range(N_QISKIT_RANDOM):
+        qc = qiskit_random_circuit(1 + seed % 10, 1 + seed % 7, max_operands=min(4, 1 + seed % 10), seed=seed)
+        _states_agree(qc, torch.complex128, 1e-10)
+        if seed % 3 == 0:
+            _states_agree(qc, torch.complex64, 1e-5)
+
+
+@pytest.mark.parametrize("name", ["qft", "real_amplitudes", "efficient_su2", "zz_feature_map", "pauli_two_design",
+                                  "grover"])
+def test_from_qiskit_imports_qiskit_library_circuits_bound(name):
+    from qiskit.circuit import library as lib
+
+    rng = np.random.default_rng(1)
+    if name == "qft":
+        qc = lib.QFTGate(5).definition
+    elif name == "grover":
+        oracle = QuantumCircuit(3)
+        oracle.ccz(0, 1, 2)
+        qc = lib.grover_operator(oracle)
+    else:
+        qc = getattr(lib, name)(4)
+    qc = qc.assign_parameters(rng.uniform(-2, 2, qc.num_parameters)) if qc.num_parameters else qc
+    _states_agree(qc, torch.complex128, 1e-10)
 
 
 def test_from_qiskit_rejects_classically_conditioned_block():
@@ -294,3 +415,51 @@ def test_qasm3_text_starts_with_version_and_includes_stdgates():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert qasm3.loads(text).count_ops() == {"h": 1}
+
+
+N_ROUND_TRIPS = 300
+
+
+def test_qasm3_round_trip_keeps_slots_features_and_input_shape():
+    """300 random qml circuits with >= 11 trainable slots and features some of which are unused: to_qasm3 ->
+    from_qasm3 gives a model with the same slots, features and statevector for the same theta and inputs; so does
+    qiskit's own qasm3.loads -> from_qiskit(inputs="x") given the sizes (qiskit sorts _theta_10_ before _theta_2_)."""
+    checked_unused = 0
+    for seed in range(N_ROUND_TRIPS):
+        c, _ = random_circuit(9000 + seed, max_wires=5, n_ops=24, kinds=("new", "input", "const", "new"),
+                              n_features=6, all_features_used=False)
+        if c.n_trainable < 11:
+            continue
+        rng = np.random.default_rng(seed)
+        theta, x = rng.uniform(-3, 3, c.n_trainable), rng.uniform(-2, 2, (2, c.n_inputs))
+        text = qml.to_qasm3(c)
+        loaded = qasm3.loads(text)
+        checked_unused += len(loaded.parameters) < c.n_trainable + c.n_inputs
+        expected = _engine_states(c, theta, x)
+        back = qml.from_qasm3(text)
+        assert (back.n_trainable, back.n_inputs) == (c.n_trainable, c.n_inputs)
+        assert [op.wires for op in back.ops] == [op.wires for op in c.ops]  # built-ins, not expanded (id -> u)
+        np.testing.assert_allclose(_engine_states(back, theta, x), expected, atol=1e-10)
+        plain = qml.from_qiskit(loaded, inputs="x", n_trainable=c.n_trainable, n_inputs=c.n_inputs)
+        got = _engine_states(plain, theta, x)  # OpenQASM 3 has no global phase: equal up to one for the batch
+        top = np.argmax(np.abs(expected[0]))
+        np.testing.assert_allclose(got * (expected[0, top] / got[0, top]), expected, atol=1e-10)
+    assert checked_unused >= 50
+
+
+def _engine_states(circuit, theta, x) -> np.ndarray:
+    m = qml.QuantumModule(circuit, dtype=torch.complex128)
+    with torch.no_grad():
+        m.theta.copy_(torch.as_tensor(theta, dtype=torch.float64))
+    return m.statevector(torch.as_tensor(x)).detach().numpy()
+
+
+def test_from_qiskit_rejects_fewer_slots_than_used():
+    loaded = qasm3.loads(qml.to_qasm3(qml.Circuit(1).rx(0).ry(0)))
+    with pytest.raises(qml.ConversionError, match="n_trainable=1, but the circuit uses 2"):
+        qml.from_qiskit(loaded, n_trainable=1)
+
+
+def test_from_qasm3_reports_unparsable_text_in_one_line():
+    with pytest.raises(qml.ConversionError, match="OpenQASM 3 text does not parse"):
+        qml.from_qasm3("OPENQASM 3.0; qubit[1] q; notagate q[0];")
