@@ -119,31 +119,81 @@ class ExpZ(Measurement):
         return exact + (sampled - exact).detach()
 
 
-@dataclass
+def _observable(item, where: str) -> dict[str, float]:
+    """One observable as {Pauli label: real coefficient}: a label (coefficient 1), a dict, a list of
+    (label, coefficient) pairs, or a qiskit ``SparsePauliOp``."""
+    if isinstance(item, str):
+        return {item: 1.0}
+    if type(item).__name__ == "SparsePauliOp":
+        pairs = item.to_list()
+    elif isinstance(item, dict):
+        pairs = list(item.items())
+    elif _is_pair(item):  # one weighted term
+        pairs = [item]
+    elif isinstance(item, (list, tuple)) and item and all(_is_pair(t) for t in item):
+        pairs = list(item)
+    else:
+        raise CircuitError(f"Expval: {where} is {item!r}; expected a Pauli label, a {{label: coefficient}} dict, "
+                           "a list of (label, coefficient) pairs or a qiskit SparsePauliOp")
+    terms: dict[str, float] = {}
+    for label, coeff in pairs:
+        if not isinstance(label, str):
+            raise CircuitError(f"Expval: {where} has the term label {label!r}; expected a Pauli label such as 'ZI'")
+        value = complex(coeff)
+        if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+            raise CircuitError(f"Expval: {where} has the coefficient {coeff!r} for {label!r}; an observable needs "
+                               "real coefficients (a Hermitian sum of Paulis)")
+        terms[label.upper()] = terms.get(label.upper(), 0.0) + value.real
+    if not terms:
+        raise CircuitError(f"Expval: {where} has no terms")
+    return terms
+
+
+def _is_pair(t) -> bool:
+    return isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) and not isinstance(t[1], str)
+
+
 class Expval(Measurement):
-    """Expectation of each Pauli string in ``paulis`` (qiskit labels, rightmost character is wire 0)."""
+    """Expectation values of observables, one output each. An observable is a Pauli label (qiskit order,
+    rightmost character is wire 0), a weighted sum ``{"ZZ": 1.0, "XI": 0.5}`` (or a list of (label, coefficient)
+    pairs, or a qiskit ``SparsePauliOp`` with real coefficients): ``Expval(["ZZII", "XIIY"])`` has two outputs,
+    ``Expval({"ZZ": 1, "XI": 0.5})`` and ``Expval(SparsePauliOp(...))`` one."""
 
-    paulis: tuple[str, ...] = ()
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    def __init__(self, observables) -> None:
+        if isinstance(observables, (str, dict)) or type(observables).__name__ == "SparsePauliOp" or (
+                isinstance(observables, (list, tuple)) and observables and all(_is_pair(t) for t in observables)):
+            observables = [observables]
+        try:
+            items = list(observables)
+        except TypeError:
+            raise CircuitError(f"Expval: {observables!r} is not an observable or a list of them; expected a Pauli "
+                               "label, a {label: coefficient} dict or a qiskit SparsePauliOp") from None
+        if not items:
+            raise CircuitError("Expval needs at least one observable (a Pauli label)")
+        self.observables = tuple(_observable(item, f"observable {i}") for i, item in enumerate(items))
+        self.labels = tuple(dict.fromkeys(label for obs in self.observables for label in obs))
+        self._plain = list(self.observables) == [{label: 1.0} for label in self.labels]  # no weighting
+        self._cache: dict = {}
 
-    def __post_init__(self) -> None:
-        if isinstance(self.paulis, str):
-            self.paulis = (self.paulis,)
-        self.paulis = tuple(self.paulis)
-        if not self.paulis:
-            raise CircuitError("Expval needs at least one Pauli label")
+    @property
+    def paulis(self) -> tuple[str, ...]:
+        """The distinct Pauli labels measured (for observables that are single labels: the observables)."""
+        return self.labels
+
+    def __repr__(self) -> str:
+        return f"Expval({[obs if len(obs) > 1 else next(iter(obs)) for obs in self.observables]!r})"
 
     def out_features(self, n_wires: int) -> int:
-        for label in self.paulis:
+        for label in self.labels:
             pauli_masks(label, n_wires)  # reject bad labels when the module is built
-        return len(self.paulis)
+        return len(self.observables)
 
-    def _constants(self, n_wires: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    def _constants(self, n_wires: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
         key = (n_wires, device, dtype)
         if key not in self._cache:
             idx = torch.arange(1 << n_wires, device=device)
             flips, phases = [], []
-            for label in self.paulis:
+            for label in self.labels:
                 x, z, ny = pauli_masks(label, n_wires)
                 parity = torch.zeros_like(idx)
                 zz = idx & z
@@ -153,13 +203,18 @@ class Expval(Measurement):
                 sign = (1 - 2 * parity).to(dtype)
                 flips.append(idx ^ x)
                 phases.append(sign * (1j ** ny))
-            self._cache[key] = (torch.stack(flips), torch.stack(phases))
+            weights = torch.zeros(len(self.labels), len(self.observables), dtype=torch.float64)
+            for j, obs in enumerate(self.observables):
+                for label, coeff in obs.items():
+                    weights[self.labels.index(label), j] = coeff
+            self._cache[key] = (torch.stack(flips), torch.stack(phases), weights.to(device))
         return self._cache[key]
 
     def __call__(self, state: Tensor, n_wires: int) -> Tensor:
-        flips, phases = self._constants(n_wires, state.device, state.dtype)
+        flips, phases, weights = self._constants(n_wires, state.device, state.dtype)
         flipped = state[:, flips]  # (B, K, 2**n): amplitude at j xor x
-        return (flipped.conj() * phases * state.unsqueeze(1)).sum(-1).real
+        values = (flipped.conj() * phases * state.unsqueeze(1)).sum(-1).real
+        return values if self._plain else values @ weights.to(values.dtype)
 
 
 @dataclass
