@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from record import write_json  # bench/ is the script's directory, first on sys.path
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -88,9 +90,7 @@ def main() -> None:
             print(f"| {k} | {b['state_mib']:.0f} MiB | {b['blocks']} | {b['peak_mib']:.0f} MiB | "
                   f"{a['peak_mib']:.0f} MiB | {b['seconds']:.2f} | {a['seconds']:.2f} | {diff:.1e} |", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "cores": os.cpu_count(), "loadavg": os.getloadavg()},
-                                        indent=1))
-        print(f"wrote {args.json}")
+        write_json(args.json, {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from peers import PEERS  # noqa: E402
+from record import write_json  # noqa: E402
 from workload import QmlPeer  # noqa: E402
 
 SIZES = {4: (256, 2), 10: (256, 2), 16: (32, 2), 20: (1, 4), 24: (1, 4)}
@@ -50,22 +49,6 @@ def size_arg(text: str) -> list[tuple[int, int, int]]:
             raise argparse.ArgumentTypeError(f"unknown size {item!r}: one of {sorted(SIZES)}, {sorted(NAMED)} or "
                                              "K/BATCH/BLOCKS")
     return out
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__, "loadavg_end": os.getloadavg()}
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
 
 
 def build_peers(k: int, n_blocks: int, batch: int, names: list[str], device: str, seed: int):
@@ -141,7 +124,7 @@ def run(args: argparse.Namespace) -> dict:
                 results.append(row)
                 print(f"QNN-{k:<2} B={batch:<3} {mode:<17} {peers[name].name:<40} {sec * 1e3:10.2f} ms "
                       f"{batch / sec:12.1f} samples/s  qml x{row['qml_speedup']:.2f}  diff {diffs[name]:.1e}")
-    return {"date": datetime.date.today().isoformat(), "machine": machine(), "device": args.device,
+    return {"date": datetime.date.today().isoformat(), "device": args.device,
             "threads": args.threads, "results": results, "notes": notes}
 
 
@@ -172,9 +155,8 @@ def main() -> None:
         parser.error(f"--peers: unknown {unknown}; known {sorted(PEERS)}")
     report = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     print(table(report))
-    print(f"wrote {args.out}")
+    write_json(args.out, report)
 
 
 if __name__ == "__main__":

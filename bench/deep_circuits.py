@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from record import write_json  # bench/ is the script's directory, first on sys.path
+
 GATES_1 = ("rx", "ry", "rz", "u3", "h")
 GATES_2 = ("cx", "cz", "crx", "rzz")
 
@@ -100,9 +102,7 @@ def main() -> None:
                       flush=True)
             rows.append(row)
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "cores": os.cpu_count(), "loadavg": os.getloadavg()},
-                                        indent=1))
-        print(f"wrote {args.json}")
+        write_json(args.json, {"rows": rows})
 
 
 if __name__ == "__main__":
