@@ -223,10 +223,7 @@ def _add_gate(circuit: Circuit, op, wires: tuple[int, ...], params: dict, where:
     from qiskit.circuit.library import GlobalPhaseGate
 
     name = _builtin(op)
-    if name is not None:
-        circuit.add(name, wires, *(_linear(v, where, params) for v in op.params))
-        return
-    same = _defined_as_builtin(op)
+    same = (name, 0.0) if name is not None else _defined_as_builtin(op)
     if same is not None:
         circuit.add(same[0], wires, *(_linear(v, where, params) for v in op.params))
         _add_phase(circuit, same[1])

@@ -10,6 +10,8 @@ import math
 import torch
 from torch import Tensor
 
+from qml.sim.plan import axis_runs
+
 
 def trig_matrices(t: Tensor, a: Tensor | None, c: Tensor, s: Tensor) -> Tensor:
     """``A + cos(t) C + sin(t) S`` for angles ``t`` (frequency applied) broadcast against constants of shape
@@ -77,19 +79,8 @@ def kron_state(vectors: Tensor) -> Tensor:
 MAX_AXES = 25  # torch's CUDA kernels index at most this many axes
 
 
-def _runs(perm) -> list[list[int]]:
-    """[first input axis, length] of each run of axes that stay next to each other, in output order."""
-    runs: list[list[int]] = []
-    for a in perm:
-        if runs and runs[-1][0] + runs[-1][1] == a:
-            runs[-1][1] += 1
-        else:
-            runs.append([a, 1])
-    return runs
-
-
 def _permuted_once(state: Tensor, perm) -> Tensor:
-    runs = _runs(perm)
+    runs = axis_runs(perm)
     order = sorted(range(len(runs)), key=lambda r: runs[r][0])  # the runs in input order
     sizes = [math.prod(state.shape[runs[r][0]: runs[r][0] + runs[r][1]]) for r in order]
     where = {r: i for i, r in enumerate(order)}
@@ -100,7 +91,7 @@ def _permuted_once(state: Tensor, perm) -> Tensor:
 def permute_stages(perm, chunk: int = 10) -> list[list[int]]:
     """``perm`` as a sequence of permutations of at most 2 x ``chunk`` + 2 runs each: stage i puts the next
     ``chunk`` output axes in place after those already placed, keeping the rest in their order."""
-    if len(_runs(perm)) < MAX_AXES:
+    if len(axis_runs(perm)) < MAX_AXES:
         return [list(perm)]
     stages, current = [], list(range(len(perm)))
     for i in range(0, len(perm), chunk):

@@ -175,11 +175,6 @@ class Expval(Measurement):
         self._plain = list(self.observables) == [{label: 1.0} for label in self.labels]  # no weighting
         self._cache: dict = {}
 
-    @property
-    def paulis(self) -> tuple[str, ...]:
-        """The distinct Pauli labels measured (for observables that are single labels: the observables)."""
-        return self.labels
-
     def __repr__(self) -> str:
         return f"Expval({[obs if len(obs) > 1 else next(iter(obs)) for obs in self.observables]!r})"
 

@@ -191,7 +191,7 @@ def _layout(blocks: list[Block], n_wires: int, batch: int) -> tuple[int, ...] | 
             options = [_gather_axes(axes, inside, pos)] + ([rest + inside] if batch == 1 else []) + [inside + rest]
             fitting = [o for o in options if _fits(o, sorted(b.wires, key=o.index), {w: j for j, w in enumerate(o)},
                                                    batch)]
-            new_axes = min(fitting, key=lambda o: len(_runs([pos[w] for w in o])))
+            new_axes = min(fitting, key=lambda o: len(axis_runs([pos[w] for w in o])))
             b.perm = (*(pos[w] for w in new_axes), n_wires)
             axes = new_axes
             pos = {w: j for j, w in enumerate(axes)}
@@ -206,14 +206,15 @@ def _layout(blocks: list[Block], n_wires: int, batch: int) -> tuple[int, ...] | 
     return (*(pos[w] for w in canonical), n_wires)
 
 
-def _runs(order: list[int]) -> list[list[int]]:
-    """Runs of consecutive values in ``order`` (axes that stay next to each other in a permutation)."""
+def axis_runs(perm) -> list[list[int]]:
+    """[first input axis, length] of each run of axes that stay next to each other in ``perm``, in output order;
+    a permutation's copy costs more the more runs it has."""
     runs: list[list[int]] = []
-    for a in order:
-        if runs and runs[-1][-1] + 1 == a:
-            runs[-1].append(a)
+    for a in perm:
+        if runs and runs[-1][0] + runs[-1][1] == a:
+            runs[-1][1] += 1
         else:
-            runs.append([a])
+            runs.append([a, 1])
     return runs
 
 

@@ -95,7 +95,8 @@ def test_a_permutation_of_thirty_axes_is_done_in_stages_of_under_25_axes_each(se
     them is split into stages, each of which merges to under 25 axes, and the result is the permutation's."""
     import random
 
-    from qml.sim.kernels import _runs, permute_stages, permuted
+    from qml.sim.kernels import permute_stages, permuted
+    from qml.sim.plan import axis_runs as _runs
 
     shape = [2] * 22 + [1] * 8  # 30 axes, 4 Mi elements
     random.Random(seed).shuffle(shape)
