@@ -11,8 +11,9 @@ import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from qml.circuit.expr import Expr
 from qml.circuit.gates import ALIASES, GATES, GateDef, gate_def
-from qml.circuit.params import Input, ParamLike, ParamRef, Trainable, const
+from qml.circuit.params import Input, ParamLike, ParamRef, Trainable, const, from_expr
 from qml.errors import CircuitError, did_you_mean
 
 
@@ -31,7 +32,7 @@ class Op:
     @property
     def is_batched(self) -> bool:
         """True when an angle depends on the input features, so the matrix differs per sample."""
-        return any(p.kind == "input" for p in self.params)
+        return any(p.kind == "input" or (p.kind == "expr" and p.expr.uses_features) for p in self.params)
 
     def __str__(self) -> str:
         return f"{self.gate}{list(self.wires)}"
@@ -72,7 +73,7 @@ class Circuit:
         """Features each sample must have: the declared count, or one past the highest feature used."""
         if self._n_inputs is not None:
             return self._n_inputs
-        used = [p.index for op in self.ops for p in op.params if p.kind == "input"]
+        used = [i for op in self.ops for p in op.params for i in _features(p)]
         return max(used) + 1 if used else 0
 
     def __len__(self) -> int:
@@ -151,8 +152,7 @@ class Circuit:
         base = self.n_trainable
         self.trainable_init.extend(other.trainable_init)
         for op in other.ops:
-            params = tuple(ParamRef(p.kind, p.index + base, p.scale, p.offset) if p.kind == "trainable" else p
-                           for p in op.params)
+            params = tuple(_shift_slots(p, base) for p in op.params)
             self.append(Op(op.gate, op.wires, params))
         self.global_phase += other.global_phase
         return self
@@ -177,6 +177,18 @@ class Circuit:
     def _resolve(self, where: str, p: ParamLike) -> ParamRef:
         if p is None:
             return ParamRef("trainable", self.new_trainable())
+        if isinstance(p, Expr):
+            p = from_expr(p)
+        if isinstance(p, ParamRef) and p.kind == "expr":
+            missing = sorted(i for i in p.expr.leaves("slot") if i >= self.n_trainable)
+            if missing:
+                raise CircuitError(f"{where}: angle {p.expr} uses trainable slot {missing[0]}, which does not exist "
+                                   f"({self.n_trainable} slots)")
+            limit = self._n_inputs
+            if limit is not None and any(i >= limit for i in p.expr.leaves("feature")):
+                raise CircuitError(f"{where}: angle {p.expr} uses feature {max(p.expr.leaves('feature'))}, out of "
+                                   f"range (expected 0..{limit - 1})")
+            return p
         if isinstance(p, ParamRef):
             if p.kind == "trainable" and not 0 <= p.index < self.n_trainable:
                 raise CircuitError(f"{where}: trainable slot {p.index} does not exist ({self.n_trainable} slots)")
@@ -201,7 +213,23 @@ class Circuit:
             if not math.isfinite(p):
                 raise CircuitError(f"{where}: constant angle must be finite, got {p}")
             return const(float(p))
-        raise CircuitError(f"{where}: angle must be None, a number, qml.Input or qml.Trainable, got {p!r}")
+        raise CircuitError(f"{where}: angle must be None, a number, qml.Input, qml.Trainable or qml.Expr, got {p!r}")
+
+
+def _features(p: ParamRef) -> list[int]:
+    """The features an angle reads."""
+    if p.kind == "input":
+        return [p.index]
+    return sorted(p.expr.leaves("feature")) if p.kind == "expr" else []
+
+
+def _shift_slots(p: ParamRef, base: int) -> ParamRef:
+    """The angle with trainable slot i renamed i + base."""
+    if p.kind == "trainable":
+        return ParamRef("trainable", p.index + base, p.scale, p.offset)
+    if p.kind == "expr":
+        return ParamRef("expr", expr=p.expr.map_slots(lambda i: i + base))
+    return p
 
 
 def _make_method(name: str, g: GateDef):

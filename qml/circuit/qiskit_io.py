@@ -15,23 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from qml.circuit.circuit import Circuit
+from qml.circuit.expr import Expr
 from qml.circuit.gates import GATES, gate_def, matrix_np
-from qml.circuit.params import ParamRef
+from qml.circuit.params import ParamRef, const, from_expr, ref_value
 from qml.errors import ConversionError
-
-
-def _angle(p: ParamRef, theta, x):
-    if p.kind == "const":
-        return p.offset
-    source = theta[p.index] if p.kind == "trainable" else x[p.index]
-    if isinstance(source, (float, np.floating)):
-        return p.scale * float(source) + p.offset
-    expr = source
-    if p.scale != 1.0:
-        expr = p.scale * expr
-    if p.offset != 0.0:
-        expr = expr + p.offset
-    return expr
 
 
 def _values_or_symbols(values, name: str, count: int, what: str, vector_cls):
@@ -55,7 +42,7 @@ def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequenc
     x = _values_or_symbols(x, "x", circuit.n_inputs, "features", ParameterVector)
     for op in circuit.ops:
         gate_cls = getattr(lib, GATES[op.gate].qiskit_class)
-        angles = [_angle(p, theta, x) for p in op.params]
+        angles = [ref_value(p, theta, x, "qiskit") for p in op.params]
         qc.append(gate_cls(*angles, label=str(len(qc.data))) if labels else gate_cls(*angles), list(op.wires))
     qc.global_phase = circuit.global_phase
     return qc
@@ -68,9 +55,16 @@ def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence
     """OpenQASM 3 text; unbound trainable angles and features become ``input float _theta_i_`` / ``_x_i_``
     declarations (slot i, feature i). A comment after the version line records what OpenQASM 3 cannot say: how
     many slots and features the model has (unused ones are not declared) and its global phase, so that
-    ``from_qasm3`` gives back the same model."""
+    ``from_qasm3`` gives back the same model. Angle expressions (``qml.Expr``) are written with + - * / (integer
+    powers as products); one with functions (sin, exp, ...) is valid OpenQASM 3 but qiskit's importer cannot read
+    it, so it gets a warning."""
     from qiskit import qasm3
 
+    unreadable = [f"op #{i} {op.gate}: {p.expr}" for i, op in enumerate(circuit.ops) for p in op.params
+                  if p.kind == "expr" and not p.expr.rational()]
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} angle(s) use functions or non-integer powers, which OpenQASM 3 states but "
+                      f"qiskit.qasm3.loads (and so from_qasm3) cannot read back; first: {unreadable[0]}", stacklevel=2)
     text = qasm3.dumps(to_qiskit(circuit, theta, x))
     version, rest = text.split("\n", 1)
     header = (f"// qml: n_trainable={circuit.n_trainable if theta is None else 0} "
@@ -99,33 +93,56 @@ def from_qasm3(text: str, name: str | None = None) -> Circuit:
     return circuit
 
 
-def _linear(expr, where: str, params: dict) -> ParamRef:
-    """A qiskit angle (number or expression linear in one parameter) as a ParamRef."""
+def _angle_ref(expr, where: str, params: dict) -> ParamRef:
+    """A qiskit angle as a ParamRef: a number, an expression affine in one parameter (the engine's fast path), or
+    any other real expression of several parameters (products, sums, elementary functions) as an ``Expr``."""
     from qiskit.circuit import ParameterExpression
 
-    if not isinstance(expr, ParameterExpression):
-        value = float(expr)
+    if not isinstance(expr, ParameterExpression) or not expr.parameters:
+        try:
+            value = float(expr)
+        except (TypeError, ValueError) as exc:
+            raise ConversionError(f"{where}: angle {expr} is not a real number: {exc}") from None
         if not math.isfinite(value):
             raise ConversionError(f"{where}: angle {value} is not finite")
-        return ParamRef("const", 0, 0.0, value)
+        return const(value)
     symbols = list(expr.parameters)
-    if not symbols:
-        return ParamRef("const", 0, 0.0, float(expr))
-    if len(symbols) > 1:
-        names = ", ".join(sorted(s.name for s in symbols))
-        raise ConversionError(f"{where}: angle {expr} depends on several parameters ({names}); "
-                              "qml angles are linear in one parameter")
-    sym = symbols[0]
-    slope = expr.gradient(sym)
-    if isinstance(slope, ParameterExpression) and slope.parameters:
-        raise ConversionError(f"{where}: angle {expr} is not linear in {sym.name}")
-    try:
-        scale = float(slope)
-        offset = float(expr.bind({sym: 0.0}))
-    except (TypeError, ValueError) as exc:
-        raise ConversionError(f"{where}: angle {expr} is not a real linear expression: {exc}") from None
-    kind, index = params[sym]
-    return ParamRef(kind, index, scale, offset)
+    if len(symbols) == 1:
+        slope = expr.gradient(symbols[0])
+        if not (isinstance(slope, ParameterExpression) and slope.parameters):
+            try:
+                scale, offset = float(slope), float(expr.bind({symbols[0]: 0.0}))
+            except (TypeError, ValueError) as exc:
+                raise ConversionError(f"{where}: angle {expr} is not a real expression: {exc}") from None
+            kind, index = params[symbols[0]]
+            return ParamRef(kind, index, scale, offset)
+    leaves = {s.name: (Expr.feature if params[s][0] == "input" else Expr.slot)(params[s][1]) for s in symbols}
+    return from_expr(_from_sympy(expr.sympify(), leaves, f"{where}: angle {expr}"))
+
+
+def _from_sympy(node, leaves: dict[str, Expr], where: str) -> Expr:
+    """A sympy expression (qiskit's ``ParameterExpression.sympify()``) as a qml ``Expr``."""
+    import sympy
+
+    if node.is_Symbol:
+        return leaves[node.name]
+    if node.is_number:
+        value = complex(node)
+        if value.imag != 0 or not math.isfinite(value.real):
+            raise ConversionError(f"{where} has the non-real constant {node}")
+        return Expr.constant(value.real)
+    args = tuple(_from_sympy(a, leaves, where) for a in node.args)
+    if isinstance(node, (sympy.Add, sympy.Mul)):
+        return Expr("add" if isinstance(node, sympy.Add) else "mul", args)
+    if isinstance(node, sympy.Pow):
+        return Expr("pow", args)
+    functions = {sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.asin: "asin", sympy.acos: "acos",
+                 sympy.atan: "atan", sympy.exp: "exp", sympy.log: "log", sympy.Abs: "abs", sympy.sign: "sign"}
+    name = functions.get(node.func)
+    if name is None or len(args) != 1:
+        raise ConversionError(f"{where} uses {node.func.__name__}, which qml angles do not support "
+                              f"(supported: +, *, **, {', '.join(functions.values())})")
+    return Expr(name, args)
 
 
 def _indexed(p, name: str) -> tuple[int | None, int]:
@@ -225,7 +242,7 @@ def _add_gate(circuit: Circuit, op, wires: tuple[int, ...], params: dict, where:
     name = _builtin(op)
     same = (name, 0.0) if name is not None else _defined_as_builtin(op)
     if same is not None:
-        circuit.add(same[0], wires, *(_linear(v, where, params) for v in op.params))
+        circuit.add(same[0], wires, *(_angle_ref(v, where, params) for v in op.params))
         _add_phase(circuit, same[1])
         return
     if getattr(op, "base_class", None) is GlobalPhaseGate:

@@ -9,20 +9,16 @@ import numpy as np
 
 from qml.circuit.circuit import Circuit
 from qml.circuit.gates import matrix_np
-
-
-def _value(ref, theta: Sequence[float]) -> float:
-    if ref.kind == "const":
-        return ref.offset
-    return ref.scale * float(theta[ref.index]) + ref.offset
+from qml.circuit.params import ref_value
 
 
 def is_identity_op(op, theta: Sequence[float], atol: float = 1e-9) -> bool:
     """True when the op's matrix is exactly the identity (not just up to a phase: a controlled gate's phase
     is physical) for these trainable values; an op fed by input features never is."""
-    if any(ref.kind == "input" for ref in op.params) or op.gate == "id":
+    if op.is_batched or op.gate == "id":
         return op.gate == "id"
-    m = matrix_np(op.gate, tuple(_value(ref, theta) for ref in op.params))
+    theta = np.array([float(t) for t in theta])
+    m = matrix_np(op.gate, tuple(float(ref_value(ref, theta, None, "numpy")) for ref in op.params))
     return bool(np.allclose(m, np.eye(m.shape[0]), atol=atol))
 
 

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from qml.circuit.circuit import Circuit, Op
 from qml.circuit.gates import GATES
+from qml.circuit.params import ref_value
 from qml.errors import InputError
 from qml.sim.kernels import u3_matrices
 from qml.sim.threads import thread_scope
@@ -24,14 +25,9 @@ MAX_WIRES = 10
 
 
 def _angles(op: Op, theta: Tensor, x: Tensor | None, batch: int) -> list[Tensor]:
-    out = []
-    for ref in op.params:
-        if ref.kind == "const":
-            out.append(torch.full((batch,), ref.offset, dtype=theta.dtype, device=theta.device))
-        else:
-            source = theta.expand(batch, -1) if ref.kind == "trainable" else x
-            out.append(ref.scale * source[:, ref.index] + ref.offset)
-    return out
+    x = None if x is None else x.to(theta.dtype)
+    return [torch.as_tensor(ref_value(ref, theta, x), dtype=theta.dtype, device=theta.device).expand(batch)
+            for ref in op.params]
 
 
 def op_matrices(op: Op, theta: Tensor, x: Tensor | None, batch: int, cdtype: torch.dtype) -> Tensor:

@@ -56,6 +56,12 @@ class _Prepared:
     def __init__(self, plan: Plan, n_inputs: int, n_trainable: int, device: torch.device, cdtype: torch.dtype):
         rdtype = REAL_OF[cdtype]
         self.groups: list[_GroupConst] = []
+        self.needs_theta_in_src = any(g.batched and any(p.kind == "trainable" for r in g.params for p in r)
+                                      for g in plan.groups)
+        # angles of several sources, computed before the pools: unbatched ones follow theta and the constant slot,
+        # batched ones follow the features (and theta) in the batched source
+        self.exprs: dict[bool, list] = {False: [], True: []}
+        expr_base = {False: n_trainable + 1, True: n_inputs + (n_trainable if self.needs_theta_in_src else 0)}
         for grp in plan.groups:
             idx, scale, offset = [], [], []
             for refs in grp.params:
@@ -63,6 +69,12 @@ class _Prepared:
                     if p.kind == "const":
                         idx.append(0 if grp.batched else n_trainable)
                         scale.append(0.0)
+                    elif p.kind == "expr":
+                        exprs = self.exprs[grp.batched]
+                        if p.expr not in exprs:
+                            exprs.append(p.expr)
+                        idx.append(expr_base[grp.batched] + exprs.index(p.expr))
+                        scale.append(1.0)
                     elif p.kind == "input":
                         idx.append(p.index)
                         scale.append(p.scale)
@@ -92,8 +104,6 @@ class _Prepared:
                 n_params, trig))
         self.const_pool = torch.tensor(plan.const_pool, dtype=cdtype, device=device)
         self.n_unbatched = plan.pool_size[False]
-        self.needs_theta_in_src = any(g.batched and any(p.kind == "trainable" for r in g.params for p in r)
-                                      for g in plan.groups)
         self.prefix_index, self.prefix_batched = self._prefix(plan, device)
         self.block_groups, self.block_slot = self._blocks(plan, device)
 
@@ -339,11 +349,19 @@ class StatevectorEngine(torch.nn.Module):
     def _pools(self, prep: _Prepared, theta: Tensor, x: Tensor | None, batch: int) -> tuple[Tensor, Tensor | None]:
         """The unbatched pool (entries,) and the batched one without its 0 and 1, batch-last (entries - 2, B)."""
         theta_ext = torch.nn.functional.pad(theta, (0, 1))
+        if prep.exprs[False]:
+            theta_ext = torch.cat((theta_ext, torch.stack([torch.as_tensor(e.evaluate(theta, None)).to(theta.dtype)
+                                                           for e in prep.exprs[False]])))
         src = None
         if x is not None and any(g.batched for g in prep.groups):
-            src = x.to(theta.dtype).transpose(0, 1)
+            xr = x.to(theta.dtype)
+            src = xr.transpose(0, 1)
             if prep.needs_theta_in_src:
                 src = torch.cat((src, theta.unsqueeze(1).expand(-1, batch)), 0)
+            if prep.exprs[True]:
+                values = [torch.as_tensor(e.evaluate(theta, xr)).to(theta.dtype).expand(batch)
+                          for e in prep.exprs[True]]
+                src = torch.cat((src, torch.stack(values)), 0)
         parts_u, parts_b = [prep.const_pool], []
         for g in prep.groups:
             if g.batched:

@@ -238,7 +238,8 @@ def test_negative_feature_index_is_rejected():
 
 
 def test_angle_of_wrong_type_is_rejected():
-    with pytest.raises(qml.CircuitError, match="op #0 rx: angle must be None, a number, qml.Input or qml.Trainable"):
+    with pytest.raises(qml.CircuitError,
+                       match="op #0 rx: angle must be None, a number, qml.Input, qml.Trainable or qml.Expr"):
         qml.Circuit(1).rx(0, "0.5")
 
 

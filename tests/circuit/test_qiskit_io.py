@@ -178,22 +178,6 @@ def test_from_qiskit_reads_alias_gate_names():
     np.testing.assert_allclose(_engine_unitary(circuit), Operator(qc).data, atol=1e-12)
 
 
-@pytest.mark.parametrize("expr_of,problem", [
-    (lambda a, b: a * b, "depends on several parameters"),
-    (lambda a, b: a + b, "depends on several parameters"),
-    (lambda a, b: a ** 2, "is not linear in a"),
-    (lambda a, b: a.sin(), "is not linear in a"),
-    (lambda a, b: 1 / a, "is not linear in a"),
-])
-def test_from_qiskit_rejects_non_linear_expressions(expr_of, problem):
-    a, b = Parameter("a"), Parameter("b")
-    qc = QuantumCircuit(2)
-    qc.h(1)
-    qc.rx(expr_of(a, b), 0)
-    with pytest.raises(qml.ConversionError, match=f"qiskit instruction #1 'rx': angle .* {problem}"):
-        qml.from_qiskit(qc)
-
-
 def test_from_qiskit_rejects_reset_naming_it():
     qc = QuantumCircuit(1)
     qc.x(0)

@@ -373,6 +373,24 @@ def test_fine_quantization_keeps_a_controlled_rotation_beyond_pi():
     torch.testing.assert_close(module().detach(), before, atol=1e-2, rtol=0)
 
 
+def test_slots_inside_angle_expressions_are_neither_quantized_nor_pruned():
+    c = qml.Circuit(2)
+    a, b = c.new_trainable(), c.new_trainable()
+    c.add("ry", 0, qml.Trainable(a)).add("rx", 1, qml.Expr.slot(b) ** 2 * qml.Expr.feature(0)).add("cx", (0, 1))
+    module = qml.QuantumModule(c, dtype=torch.complex128)
+    with torch.no_grad():
+        module.theta.copy_(torch.tensor([0.05, 7.3], dtype=torch.float64))  # slot b: 7.3 ** 2 is no angle mod 2 pi
+    make_pass("angle_quant", bits=3).apply(module)
+    assert float(module.theta[1].detach()) == pytest.approx(7.3, abs=1e-12)
+    assert float(module.theta[0].detach()) == 0.0  # ry's angle is on a level
+    c.add("rz", 1, None)  # a third slot, a gate's angle
+    pruned = qml.QuantumModule(c, dtype=torch.complex128)
+    with torch.no_grad():
+        pruned.theta.copy_(torch.tensor([0.05, 0.01, 0.9], dtype=torch.float64))
+    make_pass("gate_prune", ratio=0.5, steps=1, finetune_epochs=0).apply(pruned)
+    assert pruned.theta.detach().tolist() == pytest.approx([0.0, 0.01, 0.9])  # the smaller gate angle of two
+
+
 # -- measure_norm, measure_quant -------------------------------------------------------------------------------
 def test_measure_norm_switches_on_the_classifiers_normalisation(digits):
     model = classifier().eval()

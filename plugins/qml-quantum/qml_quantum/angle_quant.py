@@ -27,11 +27,12 @@ class AngleQuantConfig(PassConfig):
 def quantize_angles(theta: Tensor, bits: int, periods: Tensor | float = 2 * math.pi) -> Tensor:
     """Nearest multiple of 2 pi / 2^bits on each angle's circle: in [-pi, pi) for an angle of period 2 pi; an
     angle of period 4 pi (a controlled rotation, whose 2 pi turn is a Z on the control) keeps its own turn and
-    lands in [-2 pi, 2 pi)."""
+    lands in [-2 pi, 2 pi). An angle of infinite period (a slot read inside an angle expression) is kept."""
     step = 2 * math.pi / 2**bits
     half = torch.as_tensor(periods, dtype=theta.dtype, device=theta.device) / 2
     q = torch.round(wrap(theta, 2 * half) / step) * step
-    return torch.where(q >= half - step / 2, q - 2 * half, q)
+    q = torch.where(q >= half - step / 2, q - 2 * half, q)
+    return torch.where(torch.isfinite(half), q, theta)
 
 
 class AngleQuantizer(nn.Module):

@@ -21,16 +21,24 @@ def circuit_module(model: nn.Module, pass_name: str) -> QuantumModule:
 
 
 def wrap(theta: Tensor, period: Tensor | float = 2 * math.pi) -> Tensor:
-    """Angles wrapped to (-period/2, period/2] (default (-pi, pi])."""
-    half = period / 2
-    return half - torch.remainder(half - theta, period)
+    """Angles wrapped to (-period/2, period/2] (default (-pi, pi]); an infinite period leaves the angle as it is."""
+    period = torch.as_tensor(period, dtype=theta.dtype, device=theta.device)
+    finite = torch.isfinite(period)
+    safe = torch.where(finite, period, torch.ones_like(period))
+    return torch.where(finite, safe / 2 - torch.remainder(safe / 2 - theta, safe), theta)
+
+
+def expression_slots(module: QuantumModule) -> set[int]:
+    """Trainable slots read inside angle expressions (``qml.Expr``): not a gate's rotation angle, so they are
+    neither pruned nor wrapped nor quantized."""
+    return {i for op in module.circuit.ops for ref in op.params if ref.kind == "expr" for i in ref.expr.leaves("slot")}
 
 
 def used_slots(module: QuantumModule) -> Tensor:
-    """Indices of the trainable slots the circuit's gates use (a searched subcircuit leaves most of its
-    SuperCircuit's slots unused)."""
-    used = sorted({ref.index for op in module.circuit.ops for ref in op.params if ref.kind == "trainable"})
-    return torch.tensor(used, dtype=torch.long)
+    """Indices of the trainable slots the circuit's gates use as rotation angles (a searched subcircuit leaves most
+    of its SuperCircuit's slots unused); slots inside angle expressions are left out."""
+    used = {ref.index for op in module.circuit.ops for ref in op.params if ref.kind == "trainable"}
+    return torch.tensor(sorted(used - expression_slots(module)), dtype=torch.long)
 
 
 # angles whose period is 4 pi: a controlled rotation by 2 pi is a Z on the control, not the identity
@@ -39,13 +47,15 @@ _FOUR_PI = {("crx", 0), ("cry", 0), ("crz", 0), ("cu3", 0)}
 
 def angle_periods(module: QuantumModule) -> Tensor:
     """Per trainable slot, the period after which its gate repeats exactly: 4 pi for the rotation angle of a
-    controlled rotation, 2 pi otherwise (divided by the slot's scale)."""
+    controlled rotation, 2 pi otherwise (divided by the slot's scale); infinite for a slot read inside an angle
+    expression."""
     periods = torch.full((module.theta.numel(),), 2 * math.pi, dtype=torch.float64)
     for op in module.circuit.ops:
         for position, ref in enumerate(op.params):
             if ref.kind == "trainable" and ref.scale:
                 base = 4 * math.pi if (op.gate, position) in _FOUR_PI else 2 * math.pi
                 periods[ref.index] = max(float(periods[ref.index]), base / abs(ref.scale))
+    periods[sorted(expression_slots(module))] = math.inf
     return periods
 
 
