@@ -10,12 +10,12 @@ Define a circuit, wrap it as a ``torch.nn.Module`` and train it::
     model = qml.QuantumModule(c)   # (B, 16) -> <Z> on each wire, (B, 4)
 """
 
-from qml.circuit import Circuit, Expr, Input, Trainable, from_qasm3, from_qiskit, to_qasm3, to_qiskit
+from qml.circuit import Circuit, Expr, Input, Trainable, from_qasm2, from_qasm3, from_qiskit, to_qasm3, to_qiskit
 from qml.errors import CircuitError, ConversionError, InputError, QmlError
 from qml.sim import Counts, Expval, ExpZ, Probs, QuantumModule, get_threads, set_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Circuit", "Expr", "Input", "Trainable", "from_qasm3", "from_qiskit", "to_qasm3", "to_qiskit",
-           "QuantumModule", "Counts", "Expval", "ExpZ", "Probs", "QmlError", "CircuitError", "ConversionError",
-           "InputError", "get_threads", "set_threads", "__version__"]
+__all__ = ["Circuit", "Expr", "Input", "Trainable", "from_qasm2", "from_qasm3", "from_qiskit", "to_qasm3",
+           "to_qiskit", "QuantumModule", "Counts", "Expval", "ExpZ", "Probs", "QmlError", "CircuitError",
+           "ConversionError", "InputError", "get_threads", "set_threads", "__version__"]

@@ -1,4 +1,4 @@
-"""Conversion between qml circuits and qiskit: ``QuantumCircuit`` both ways and OpenQASM 3 export.
+"""Conversion between qml circuits and qiskit: ``QuantumCircuit`` both ways, OpenQASM 3 both ways, OpenQASM 2 in.
 
 Wire ``w`` is qiskit qubit ``w`` and gate matrices share qiskit's convention, so nothing is reversed.
 Trainable slots become ``ParameterVector("theta")`` and features ``ParameterVector("x")``.
@@ -91,6 +91,19 @@ def from_qasm3(text: str, name: str | None = None) -> Circuit:
     # import would otherwise add
     circuit.global_phase = float(header.group(3))
     return circuit
+
+
+def from_qasm2(text: str, name: str | None = None) -> Circuit:
+    """A qml ``Circuit`` from OpenQASM 2 text. ``qelib1.inc``'s gates are qiskit's standard gates; a file's own
+    ``gate`` definitions are expanded through their bodies as ``from_qiskit`` does (never taken by name). OpenQASM 2
+    has no free parameters, so every angle is a constant; final measurements are skipped."""
+    from qiskit import qasm2
+
+    try:
+        qc = qasm2.loads(text)
+    except qasm2.QASM2ParseError as exc:
+        raise ConversionError(f"OpenQASM 2 text does not parse: {' '.join(str(exc).split())}") from None
+    return from_qiskit(qc, name=name)
 
 
 def _angle_ref(expr, where: str, params: dict) -> ParamRef:

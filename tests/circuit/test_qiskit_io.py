@@ -222,6 +222,29 @@ def test_from_qiskit_identifies_gates_by_class_not_name(qc):
     np.testing.assert_allclose(_engine_unitary(circuit), Operator(qc).data, atol=1e-12)
 
 
+def test_from_qasm2_reads_the_issues_swap_file_as_qiskit_does():
+    text = ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; gate sWAP a,b { cx a,b; } '
+            'x q[0]; sWAP q[0],q[1]; measure q -> c;')
+    probs = qml.QuantumModule(qml.from_qasm2(text), measure=qml.Probs()).double()()[0].detach().numpy()
+    qc = _qasm2("qreg q[2]; gate sWAP a,b { cx a,b; } x q[0]; sWAP q[0],q[1];")
+    np.testing.assert_allclose(probs, np.abs(Operator(qc).data[:, 0]) ** 2, atol=1e-12)
+    assert probs[3] == pytest.approx(1.0)
+
+
+def test_from_qasm2_reads_every_qelib1_gate_family_like_qiskit():
+    body = ("qreg q[3]; u3(0.1,0.2,0.3) q[0]; u2(0.4,0.5) q[1]; u1(0.6) q[2]; cx q[0],q[1]; ccx q[0],q[1],q[2]; "
+            "crz(0.7) q[2],q[0]; cu3(0.8,0.9,1.0) q[1],q[2]; rx(1.1) q[1]; "
+            "sdg q[0]; tdg q[1]; ch q[0],q[2]; cy q[1],q[0]; cu1(1.3) q[0],q[2]; id q[2];")
+    circuit = qml.from_qasm2('OPENQASM 2.0; include "qelib1.inc"; ' + body)
+    assert circuit.n_trainable == 0 and circuit.n_inputs == 0
+    np.testing.assert_allclose(_engine_unitary(circuit), Operator(_qasm2(body)).data, atol=1e-12)
+
+
+def test_from_qasm2_parse_error_is_one_conversion_error():
+    with pytest.raises(qml.ConversionError, match=r"^OpenQASM 2 text does not parse: [^\n]*$"):
+        qml.from_qasm2('OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; nosuchgate q[0];')
+
+
 def test_from_qiskit_expands_a_gate_named_like_a_built_in_but_defined_otherwise():
     inner = QuantumCircuit(2)
     inner.cz(0, 1)
