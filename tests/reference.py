@@ -21,6 +21,8 @@ def angle_value(p, theta, x_row) -> float:
     """The numeric angle of one ParamRef for trainable values ``theta`` and one sample's features."""
     if p.kind == "const":
         return float(p.offset)
+    if p.kind == "expr":
+        raise NotImplementedError("angle expressions have their own oracles (tests/circuit/test_expr.py)")
     source = theta[p.index] if p.kind == "trainable" else x_row[p.index]
     return float(p.scale * float(source) + p.offset)
 

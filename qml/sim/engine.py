@@ -177,28 +177,55 @@ class _Adjoint(torch.autograd.Function):
     instead of one per block. Each block's gradient uses the formulas of the kernels' own backward (``_reverse``),
     so both methods give the same numbers up to the rounding of the uncomputation."""
 
-    @staticmethod
-    def forward(ctx, state: Tensor, steps, *mats: Tensor) -> Tensor:
-        ctx.steps = steps
-        with torch.no_grad():
-            out = _run_blocks(state, steps, list(mats))
-        ctx.save_for_backward(out, *mats)
-        ctx.input_shape = state.shape
-        return out
+    generate_vmap_rule = True  # plain torch ops, no in-place writes into inputs: torch.func transforms compose
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    def forward(state: Tensor, steps, *mats: Tensor) -> Tensor:
+        with torch.no_grad():
+            return _run_blocks(state, steps, list(mats))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        state, steps, *mats = inputs
+        ctx.steps, ctx.input_shape = steps, state.shape
+        ctx.save_for_backward(output, *mats)
+        ctx.save_for_forward(state, *mats)
+
+    @staticmethod
+    def jvp(ctx, d_state: Tensor | None, _steps, *d_mats: Tensor | None) -> Tensor:
+        """Forward mode (torch.func.jvp, jacfwd): the tangent carried through the blocks with the state,
+        d(M s) = dM s + M ds; nothing is kept."""
+        state, *mats = ctx.saved_tensors
+        tangent = d_state
+        for slot, batched, perm, span in ctx.steps:
+            mat = _block(mats, slot, batched)
+            if tangent is not None:
+                tangent = _apply(tangent, mat, batched, perm, span)
+            if d_mats[slot[0]] is not None:
+                term = _apply(state, _block(list(d_mats), slot, batched), batched, perm, span)
+                tangent = term if tangent is None else tangent + term
+            state = _apply(state, mat, batched, perm, span)
+        return torch.zeros_like(state) if tangent is None else tangent
+
+    @staticmethod
     def backward(ctx, grad: Tensor):
         psi, *mats = ctx.saved_tensors
-        grads = [torch.zeros_like(m) if ctx.needs_input_grad[2 + i] else None for i, m in enumerate(mats)]
+        want = [ctx.needs_input_grad[2 + i] for i in range(len(mats))]
+        parts: dict[tuple[int, int], Tensor] = {}  # (group, block) -> its matrix's gradient
         for slot, batched, perm, span in reversed(ctx.steps):
             mat = _block(mats, slot, batched)
-            psi, grad, grad_mat = _reverse(psi, grad, mat, batched, perm, span, grads[slot[0]] is not None)
+            psi, grad, grad_mat = _reverse(psi, grad, mat, batched, perm, span, want[slot[0]])
             if grad_mat is not None:
-                if batched:
-                    grads[slot[0]][:, slot[1]] += grad_mat
-                else:
-                    grads[slot[0]][slot[1]] += grad_mat
+                parts[slot] = grad_mat + parts[slot] if slot in parts else grad_mat
+        batched_group = {slot[0]: batched for slot, batched, _, _ in ctx.steps}
+        grads = []
+        for gi, m in enumerate(mats):
+            if not want[gi]:
+                grads.append(None)
+                continue
+            axis = 1 if batched_group[gi] else 0  # batched groups: (B, NB, D, D)
+            zero = torch.zeros_like(m.select(axis, 0))
+            grads.append(torch.stack([parts.get((gi, j), zero) for j in range(m.shape[axis])], axis))
         return (grad.reshape(ctx.input_shape), None, *grads)
 
 
@@ -283,7 +310,8 @@ class StatevectorEngine(torch.nn.Module):
         key = (zero_start, batch_bucket(batch), device, cdtype)
         if key not in self._prepared:
             plan = self.plan(zero_start, batch)
-            self._prepared[key] = _Prepared(plan, self.n_inputs, self.n_trainable, device, cdtype)
+            with kernels.untransformed():  # constants that outlive a torch.func transform's call
+                self._prepared[key] = _Prepared(plan, self.n_inputs, self.n_trainable, device, cdtype)
         return self._prepared[key]
 
     def forward(self, theta: Tensor, x: Tensor | None = None, initial_state: Tensor | None = None) -> Tensor:

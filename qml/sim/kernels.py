@@ -5,6 +5,7 @@ Everything here is batched over leading dimensions and free of Python loops over
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -20,6 +21,20 @@ def trig_matrices(t: Tensor, a: Tensor | None, c: Tensor, s: Tensor) -> Tensor:
     return out if a is None else out + a
 
 
+def untransformed():
+    """A context in which new tensors are plain even inside a ``torch.func`` transform, for constants cached across
+    calls: a tensor made inside ``vmap`` or ``grad`` is wrapped for that call's level and must not outlive it."""
+    disable = getattr(torch._C, "_DisableFuncTorch", None)  # torch's own guard; no public equivalent exists
+    return disable() if disable is not None else contextlib.nullcontext()
+
+
+def transformed(t: Tensor) -> bool:
+    """Whether ``t`` is wrapped by a ``torch.func`` transform (vmap, grad, jacrev, ...): its values cannot steer Python
+    control flow there, so value checks are skipped."""
+    wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)  # no public test exists
+    return bool(wrapped is not None and wrapped(t))
+
+
 _U3_MIX: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
 
 
@@ -27,13 +42,18 @@ def _u3_mix(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
     """Linear map (theta, phi, lam) -> 4 magnitude arguments and 4 phases of U3's entries."""
     key = (dtype, device)
     if key not in _U3_MIX:
-        w = torch.zeros(3, 8, dtype=torch.float64)
-        w[0, :4] = 0.5  # magnitudes cos(theta/2 - c): cos, -sin, sin, cos
-        w[2, 5] = w[1, 6] = w[1, 7] = w[2, 7] = 1.0  # phases 0, lam, phi, phi + lam
-        b = torch.zeros(8, dtype=torch.float64)
-        b[:4] = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=torch.float64)
-        _U3_MIX[key] = (w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype))
+        with untransformed():
+            _U3_MIX[key] = _u3_mix_tensors(dtype, device)
     return _U3_MIX[key]
+
+
+def _u3_mix_tensors(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    w = torch.zeros(3, 8, dtype=torch.float64)
+    w[0, :4] = 0.5  # magnitudes cos(theta/2 - c): cos, -sin, sin, cos
+    w[2, 5] = w[1, 6] = w[1, 7] = w[2, 7] = 1.0  # phases 0, lam, phi, phi + lam
+    b = torch.zeros(8, dtype=torch.float64)
+    b[:4] = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=torch.float64)
+    return w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype)
 
 
 def u3_matrices(angles: Tensor) -> Tensor:
@@ -147,16 +167,40 @@ class _MatrixOnColumns(torch.autograd.Function):
     ~60 copies per forward + backward). The backward is built from differentiable ops, so higher derivatives work.
     """
 
-    @staticmethod
-    def forward(ctx, mat: Tensor, state: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:
-        moved = state if perm is None else permuted(state, perm)
-        cols = moved.reshape(span[0], mat.shape[-1], -1)
-        ctx.save_for_backward(mat, cols)
-        ctx.perm, ctx.moved_shape = perm, moved.shape
-        return columns_product(mat, cols).view(moved.shape)
+    generate_vmap_rule = True  # forward and backward are plain torch ops: torch.func.vmap batches them
 
     @staticmethod
-    def backward(ctx, grad: Tensor):
+    def forward(mat: Tensor, state: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]):
+        moved = state if perm is None else permuted(state, perm)
+        cols = moved.reshape(span[0], mat.shape[-1], -1)  # a copy when the permutation scatters: kept for backward
+        return columns_product(mat, cols).view(moved.shape), cols
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        mat, _, perm, _ = inputs
+        out, cols = output
+        ctx.save_for_backward(mat, cols)
+        ctx.save_for_forward(mat, cols)
+        ctx.mark_non_differentiable(cols)
+        ctx.perm, ctx.moved_shape = perm, out.shape
+
+    @staticmethod
+    def jvp(ctx, d_mat: Tensor | None, d_state: Tensor | None, _perm, _span):
+        """Forward mode (torch.func.jvp, jacfwd): d(M s) = dM s + M ds."""
+        mat, cols = ctx.saved_tensors
+        out = None
+        if d_state is not None:
+            moved = d_state if ctx.perm is None else permuted(d_state, ctx.perm)
+            out = columns_product(mat, moved.reshape(cols.shape))
+        if d_mat is not None:
+            term = columns_product(d_mat, cols)
+            out = term if out is None else out + term
+        if out is None:
+            out = torch.zeros_like(cols)
+        return out.view(ctx.moved_shape), None
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_cols: Tensor | None):
         mat, cols = ctx.saved_tensors
         grad = grad.reshape(cols.shape)
         grad_mat = grad_state = None
@@ -176,7 +220,7 @@ def apply_unbatched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, sp
     The batch stays the innermost axis, so the product is one large matrix product (L == 1) or L of them,
     and axis permutations move contiguous runs of at least B amplitudes.
     """
-    return _MatrixOnColumns.apply(mat, state, perm, span)
+    return _MatrixOnColumns.apply(mat, state, perm, span)[0]
 
 
 def apply_batched(state: Tensor, mat: Tensor, perm: tuple[int, ...] | None, span: tuple[int, int]) -> Tensor:

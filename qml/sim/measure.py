@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from qml.errors import CircuitError, InputError
+from qml.sim.kernels import untransformed
 
 _SIGN_MATMUL_MAX_WIRES = 16  # the +-1 table is 2**n x len(wires): 4 MB at 16 wires (float32)
 
@@ -47,9 +48,10 @@ def z_expectations(probs: Tensor, n_wires: int, wires: tuple[int, ...]) -> Tenso
 @functools.lru_cache(maxsize=16)
 def _z_signs(n_wires: int, wires: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     """(2**n, len(wires)) matrix of +1 / -1: the eigenvalue of Z_w on each basis state."""
-    idx = torch.arange(1 << n_wires, device=device)
-    bits = (idx.unsqueeze(1) >> torch.tensor(wires, device=device)) & 1
-    return (1 - 2 * bits).to(dtype)
+    with untransformed():
+        idx = torch.arange(1 << n_wires, device=device)
+        bits = (idx.unsqueeze(1) >> torch.tensor(wires, device=device)) & 1
+        return (1 - 2 * bits).to(dtype)
 
 
 def pauli_masks(label: str, n_wires: int) -> tuple[int, int, int]:
@@ -186,24 +188,29 @@ class Expval(Measurement):
     def _constants(self, n_wires: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
         key = (n_wires, device, dtype)
         if key not in self._cache:
-            idx = torch.arange(1 << n_wires, device=device)
-            flips, phases = [], []
-            for label in self.labels:
-                x, z, ny = pauli_masks(label, n_wires)
-                parity = torch.zeros_like(idx)
-                zz = idx & z
-                while bool(zz.any()):
-                    parity ^= zz & 1
-                    zz = zz >> 1
-                sign = (1 - 2 * parity).to(dtype)
-                flips.append(idx ^ x)
-                phases.append(sign * (1j ** ny))
-            weights = torch.zeros(len(self.labels), len(self.observables), dtype=torch.float64)
-            for j, obs in enumerate(self.observables):
-                for label, coeff in obs.items():
-                    weights[self.labels.index(label), j] = coeff
-            self._cache[key] = (torch.stack(flips), torch.stack(phases), weights.to(device))
+            with untransformed():
+                self._cache[key] = self._build_constants(n_wires, device, dtype)
         return self._cache[key]
+
+    def _build_constants(self, n_wires: int, device: torch.device, dtype: torch.dtype
+                         ) -> tuple[Tensor, Tensor, Tensor]:
+        idx = torch.arange(1 << n_wires, device=device)
+        flips, phases = [], []
+        for label in self.labels:
+            x, z, ny = pauli_masks(label, n_wires)
+            parity = torch.zeros_like(idx)
+            zz = idx & z
+            while bool(zz.any()):
+                parity ^= zz & 1
+                zz = zz >> 1
+            sign = (1 - 2 * parity).to(dtype)
+            flips.append(idx ^ x)
+            phases.append(sign * (1j ** ny))
+        weights = torch.zeros(len(self.labels), len(self.observables), dtype=torch.float64)
+        for j, obs in enumerate(self.observables):
+            for label, coeff in obs.items():
+                weights[self.labels.index(label), j] = coeff
+        return torch.stack(flips), torch.stack(phases), weights.to(device)
 
     def __call__(self, state: Tensor, n_wires: int) -> Tensor:
         flips, phases, weights = self._constants(n_wires, state.device, state.dtype)

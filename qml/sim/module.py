@@ -10,6 +10,7 @@ from torch import Tensor
 
 from qml.circuit.circuit import Circuit
 from qml.errors import InputError
+from qml.sim import kernels
 from qml.sim.engine import REAL_OF, StatevectorEngine
 from qml.sim.measure import Measurement, resolve_measurement
 
@@ -70,7 +71,7 @@ class QuantumModule(torch.nn.Module):
         if x.shape[0] == 0:
             raise InputError("input batch is empty")
         finite = torch.isfinite(x)
-        if not bool(finite.all()):
+        if not kernels.transformed(x) and not bool(finite.all()):
             b, j = (int(v) for v in (~finite).nonzero()[0])
             raise InputError(f"input features must be finite: sample {b}, feature {j} is {x[b, j].item()}")
         return x.to(device=self.theta.device, dtype=self.theta.dtype), single

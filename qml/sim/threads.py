@@ -86,10 +86,19 @@ def thread_scope(amplitudes: int):
 class _SetThreads(torch.autograd.Function):
     """Identity on a tensor; its backward sets the thread count for the backward ops that follow it."""
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, t: torch.Tensor, threads: int) -> torch.Tensor:
-        ctx.threads = threads
+    def forward(t: torch.Tensor, threads: int) -> torch.Tensor:
         return t.view_as(t)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.threads = inputs[1]
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor, _threads) -> torch.Tensor:
+        return tangent
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
