@@ -92,6 +92,17 @@ class Circuit:
             counts[op.gate] = counts.get(op.gate, 0) + 1
         return counts
 
+    def draw(self, output: str = "text", theta: Sequence[float] | None = None, x: Sequence[float] | None = None,
+             **kwargs):
+        """The circuit drawn by qiskit's drawers (``output``: ``"text"``, ``"mpl"`` for a matplotlib figure, or
+        ``"latex_source"``), angles symbolic (``theta[i]``, ``x[j]``) unless ``theta`` / ``x`` are given; other
+        keyword arguments go to ``QuantumCircuit.draw`` (``fold``, ``style``, ``filename``, ...)."""
+        from qml.circuit.qiskit_io import to_qiskit
+
+        if output not in ("text", "mpl", "latex_source"):
+            raise CircuitError(f"draw output must be text, mpl or latex_source, got {output!r}")
+        return to_qiskit(self, theta, x, drop_identities=False).draw(output=output, **kwargs)
+
     # -- building ----------------------------------------------------------------------------------
     def new_trainable(self, init: float | None = None) -> int:
         """Allocate a trainable slot and return its index."""

@@ -18,6 +18,7 @@ from qml.circuit.circuit import Circuit
 from qml.circuit.expr import Expr
 from qml.circuit.gates import GATES, gate_def, matrix_np
 from qml.circuit.params import ParamRef, const, from_expr, ref_value
+from qml.circuit.simplify import drop_identity_gates
 from qml.errors import ConversionError
 
 
@@ -31,14 +32,19 @@ def _values_or_symbols(values, name: str, count: int, what: str, vector_cls):
 
 
 def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None, *,
-              labels: bool = False):
+              labels: bool = False, drop_identities: bool = True):
     """A qiskit ``QuantumCircuit`` with the same ops; angles stay symbolic unless ``theta`` / ``x`` are given.
-    ``labels`` labels each gate with its op's index (``"7"``), to find the op again after a qiskit pass."""
+    With ``theta`` given, gates its values make exactly the identity (a pruned ``ry(0)``) are left out unless
+    ``drop_identities=False``. ``labels`` labels each gate with its op's index (``"7"``), to find the op again after
+    a qiskit pass (every op is kept then)."""
     import qiskit.circuit.library as lib
     from qiskit.circuit import ParameterVector, QuantumCircuit
 
-    qc = QuantumCircuit(circuit.n_wires, name=circuit.name)
+    bound = theta is not None
     theta = _values_or_symbols(theta, "theta", circuit.n_trainable, "trainable slots", ParameterVector)
+    if bound and drop_identities and not labels:
+        circuit = drop_identity_gates(circuit, theta)
+    qc = QuantumCircuit(circuit.n_wires, name=circuit.name)
     x = _values_or_symbols(x, "x", circuit.n_inputs, "features", ParameterVector)
     for op in circuit.ops:
         gate_cls = getattr(lib, GATES[op.gate].qiskit_class)
@@ -51,11 +57,13 @@ def to_qiskit(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequenc
 _QASM3_HEADER = re.compile(r"^// qml: n_trainable=(\d+) n_inputs=(\d+) global_phase=(\S+)$", re.MULTILINE)
 
 
-def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None) -> str:
+def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence[float] | None = None, *,
+             drop_identities: bool = True) -> str:
     """OpenQASM 3 text; unbound trainable angles and features become ``input float _theta_i_`` / ``_x_i_``
     declarations (slot i, feature i). A comment after the version line records what OpenQASM 3 cannot say: how
     many slots and features the model has (unused ones are not declared) and its global phase, so that
-    ``from_qasm3`` gives back the same model. Angle expressions (``qml.Expr``) are written with + - * / (integer
+    ``from_qasm3`` gives back the same model. With ``theta`` given, gates that are exactly the identity for it are
+    left out (``drop_identities``), as ``to_qiskit`` does. Angle expressions (``qml.Expr``) are written with + - * / (integer
     powers as products); one with functions (sin, exp, ...) is valid OpenQASM 3 but qiskit's importer cannot read
     it, so it gets a warning."""
     from qiskit import qasm3
@@ -65,7 +73,7 @@ def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence
     if unreadable:
         warnings.warn(f"{len(unreadable)} angle(s) use functions or non-integer powers, which OpenQASM 3 states but "
                       f"qiskit.qasm3.loads (and so from_qasm3) cannot read back; first: {unreadable[0]}", stacklevel=2)
-    text = qasm3.dumps(to_qiskit(circuit, theta, x))
+    text = qasm3.dumps(to_qiskit(circuit, theta, x, drop_identities=drop_identities))
     version, rest = text.split("\n", 1)
     header = (f"// qml: n_trainable={circuit.n_trainable if theta is None else 0} "
               f"n_inputs={circuit.n_inputs if x is None else 0} global_phase={float(circuit.global_phase)!r}")

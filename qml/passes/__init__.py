@@ -72,11 +72,12 @@ def apply(model: nn.Module, name: str, context: PassContext | None = None, **opt
 __all__ = ["CIRCUIT", "TORCH", "DistillConfig", "Entry", "Mask", "ModelStats", "Pass", "PassConfig", "PassContext",
            "PassPlan", "PassReport", "Pipeline", "PlanItem", "PluginError", "Registry", "StatefulPass", "apply",
            "available", "classification_context", "distill_epochs", "get_pass", "make_pass", "model_stats", "option",
-           "parametrizations_of", "registry", "run_stateful"]
+           "parametrizations_of", "plain_state_dict", "registry", "run_stateful"]
 
 
 _LAZY = {"DistillConfig": "qml.passes.distill", "distill_epochs": "qml.passes.distill",
-         "Mask": "qml.passes.parametrizations", "parametrizations_of": "qml.passes.parametrizations"}
+         "Mask": "qml.passes.parametrizations", "parametrizations_of": "qml.passes.parametrizations",
+         "plain_state_dict": "qml.passes.parametrizations"}
 
 
 def __getattr__(name: str):

@@ -123,6 +123,27 @@ def attach_input_quant(layer: nn.Module, quant: InputQuant) -> None:
     layer.register_forward_pre_hook(_quantize_input_hook)
 
 
+def plain_state_dict(model: nn.Module) -> dict[str, Tensor]:
+    """``model.state_dict()`` as the model runs now, without its parametrizations: each parametrized tensor (a
+    pruned ``theta``, a fake-quantized weight) under its own name with the values it has through them, and the
+    parametrizations' own entries (``original``, masks, scales) left out. It loads (``strict``) into a fresh model
+    built the same way, which has no parametrizations; the model itself is not changed (``squash`` changes it)."""
+    values = {}  # "prefix.parametrizations.name." -> ("prefix.name", the tensor as it runs)
+    for prefix, module in model.named_modules():
+        if parametrize.is_parametrized(module):
+            head = f"{prefix}." if prefix else ""
+            for name in module.parametrizations:
+                values[f"{head}parametrizations.{name}."] = (f"{head}{name}", getattr(module, name).detach().clone())
+    out = {}
+    for key, tensor in model.state_dict().items():
+        inner = next((start for start in values if key.startswith(start)), None)
+        if inner is None:
+            out[key] = tensor
+        elif values[inner][0] not in out:  # in the place of the parametrization's first entry
+            out[values[inner][0]] = values[inner][1]
+    return out
+
+
 def parametrizations_of(module: nn.Module, name: str = "weight") -> list[nn.Module]:
     if not parametrize.is_parametrized(module, name):
         return []

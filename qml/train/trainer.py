@@ -101,6 +101,63 @@ class QuantumClassifier(torch.nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.measure(x))
 
+    # -- export ------------------------------------------------------------------------------------
+    def to_qiskit(self):
+        """The complete circuit a device runs for one input: the trained angles bound (gates that pruned angles make
+        the identity left out), the features symbolic (``x[j]``), every wire measured into the clbit of its index.
+        ``readout_text()`` says how counts become a class; ``predict_from_counts`` does it."""
+        from qml.circuit.qiskit_io import to_qiskit
+
+        theta = self.qmodule.theta.detach().cpu().double().tolist()
+        qc = to_qiskit(self.qmodule.circuit, theta=theta)
+        qc.measure_all()
+        return qc
+
+    def to_qasm3(self) -> str:
+        """``to_qiskit()`` as OpenQASM 3 (features as ``input float _x_j_``), with the read-out as comments after
+        the version line."""
+        from qiskit import qasm3
+
+        version, rest = qasm3.dumps(self.to_qiskit()).split("\n", 1)
+        comments = "".join(f"// {line}\n" for line in self.readout_text().splitlines())
+        return f"{version}\n{comments}{rest}"
+
+    def readout_text(self) -> str:
+        """How a class comes from the measured bits, with this model's numbers."""
+        k, post = self.n_classes, self.post
+        lines = [f"qml classifier: {self.qmodule.n_wires} wires, {self.qmodule.n_inputs} features, {k} classes",
+                 f"z[w] = P(meas[w] = 0) - P(meas[w] = 1) over the shots, for w = 0..{k - 1} "
+                 "(meas[w] is wire w; qiskit bitstrings print it rightmost)"]
+        if post.norm:
+            mean = ", ".join(f"{v:.6g}" for v in post.running_mean[:k].tolist())
+            std = ", ".join(f"{v:.6g}" for v in post.running_std[:k].tolist())
+            lines.append("z[w] = (z[w] - mean[w]) / std[w]: over the batch of inputs when it has more than one, "
+                         f"else training's running mean [{mean}] and std [{std}]")
+        if post.levels is not None:
+            lines.append(f"z[w] clamped to [-2, 2] and rounded to {post.levels} evenly spaced levels")
+        lines.append(f"class = the w with the largest {self.logit_scale:g} * z[w]"
+                     + ("; a tie broken by z[w] before rounding" if post.levels is not None else ""))
+        return "\n".join(lines)
+
+    def predict_from_counts(self, counts) -> Tensor:
+        """The class of each input from the counts of ``to_qiskit()`` run elsewhere: one mapping of bitstrings
+        (qiskit's order: clbit 0 rightmost; spaces between registers ignored) to counts per input."""
+        z = []
+        for i, table in enumerate(counts):
+            ones, total = [0.0] * self.qmodule.n_wires, 0
+            for bits, n in table.items():
+                bits = bits.replace(" ", "")
+                if len(bits) < self.qmodule.n_wires or set(bits) - {"0", "1"}:
+                    raise InputError(f"counts of input {i}: {bits!r} is not a bitstring of "
+                                     f"{self.qmodule.n_wires} bits")
+                total += n
+                for w in range(self.qmodule.n_wires):
+                    ones[w] += n * (bits[-1 - w] == "1")
+            if total <= 0:
+                raise InputError(f"counts of input {i} hold no shots")
+            z.append([1 - 2 * o / total for o in ones])
+        return self.predict_from(torch.tensor(z, dtype=torch.float64))
+
 
 @dataclass
 class TrainConfig:
