@@ -63,9 +63,9 @@ def to_qasm3(circuit: Circuit, theta: Sequence[float] | None = None, x: Sequence
     declarations (slot i, feature i). A comment after the version line records what OpenQASM 3 cannot say: how
     many slots and features the model has (unused ones are not declared) and its global phase, so that
     ``from_qasm3`` gives back the same model. With ``theta`` given, gates that are exactly the identity for it are
-    left out (``drop_identities``), as ``to_qiskit`` does. Angle expressions (``qml.Expr``) are written with + - * / (integer
-    powers as products); one with functions (sin, exp, ...) is valid OpenQASM 3 but qiskit's importer cannot read
-    it, so it gets a warning."""
+    left out (``drop_identities``), as ``to_qiskit`` does. Angle expressions (``qml.Expr``) are written with
+    + - * / (integer powers as products); one with functions (sin, exp, ...) is valid OpenQASM 3 but qiskit's
+    importer cannot read it, so it gets a warning."""
     from qiskit import qasm3
 
     unreadable = [f"op #{i} {op.gate}: {p.expr}" for i, op in enumerate(circuit.ops) for p in op.params
