@@ -150,19 +150,7 @@ def tq():
 
 
 def _qnn(tq):
-    class QNN(tq.QuantumModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.n_wires = 4
-            self.encoder = tq.GeneralEncoder(tq.encoder_op_list_name_dict["4x4_ryzxy"])
-            self.q_layer = tq.layer.U3CU3Layer0({"n_wires": 4, "n_blocks": 2})
-            self.measure = tq.MeasureAll(tq.PauliZ)
-
-        def forward(self, x):
-            qdev = tq.QuantumDevice(n_wires=4, bsz=x.shape[0], device=x.device)
-            self.encoder(qdev, x)
-            self.q_layer(qdev)
-            return self.measure(qdev)
+    from tests.plugins.data.record_torchquantum import QNN  # the recorded model, built in tq
 
     torch.manual_seed(11)
     return QNN()
