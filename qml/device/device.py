@@ -213,10 +213,8 @@ def transpile_measured(module, target, layout: Sequence[int] | None, device: str
     """A circuit module with its trained angles bound, inputs left symbolic, ``measure_all`` (so clbit i is logical
     wire i whatever routing does), transpiled with ``layout`` to ``target``; returns it and the layout. Its global
     phase is set to 0: binding through an expression of every angle is slow and no measurement sees it."""
-    from qml.circuit.qiskit_io import to_qiskit
-
     layout = list(check_layout(layout, module.n_wires, target.num_qubits, device))
-    qc = to_qiskit(module.circuit, theta=module.theta.detach().cpu().double().numpy())
+    qc = module.to_qiskit(bind=True)
     qc.measure_all()
     out = transpile_to(target, qc, layout, optimization_level)
     out.global_phase = 0.0

@@ -18,7 +18,7 @@ from qml.circuit.circuit import Circuit, Op
 from qml.circuit.gates import GATES
 from qml.circuit.params import ref_value
 from qml.errors import InputError
-from qml.sim.kernels import u3_matrices
+from qml.sim.kernels import u3_matrices, untransformed
 from qml.sim.threads import thread_scope
 
 MAX_WIRES = 10
@@ -131,7 +131,14 @@ class DensityMatrix:
 def _channel_terms(table_bytes: bytes, wires: tuple[int, ...], n: int, dtype: torch.dtype, device: torch.device
                    ) -> list[tuple[tuple[int, ...], Tensor]]:
     """The (flipped axes, weights broadcast over rho) of each X-pattern of a Pauli channel, built once per
-    (table, wires, register, dtype, device): a search applies the same few channels thousands of times."""
+    (table, wires, register, dtype, device): a search applies the same few channels thousands of times. Built
+    outside any torch.func transform, like the engine's other cached constants."""
+    with untransformed():
+        return _build_channel_terms(table_bytes, wires, n, dtype, device)
+
+
+def _build_channel_terms(table_bytes: bytes, wires: tuple[int, ...], n: int, dtype: torch.dtype,
+                         device: torch.device) -> list[tuple[tuple[int, ...], Tensor]]:
     probs = np.frombuffer(table_bytes, dtype=np.float64)
     k = len(wires)
     xz = [(0, 0), (1, 0), (1, 1), (0, 1)]  # I, X, Y, Z -> (x, z)

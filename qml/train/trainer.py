@@ -106,10 +106,7 @@ class QuantumClassifier(torch.nn.Module):
         """The complete circuit a device runs for one input: the trained angles bound (gates that pruned angles make
         the identity left out), the features symbolic (``x[j]``), every wire measured into the clbit of its index.
         ``readout_text()`` says how counts become a class; ``predict_from_counts`` does it."""
-        from qml.circuit.qiskit_io import to_qiskit
-
-        theta = self.qmodule.theta.detach().cpu().double().tolist()
-        qc = to_qiskit(self.qmodule.circuit, theta=theta)
+        qc = self.qmodule.to_qiskit(bind=True)
         qc.measure_all()
         return qc
 

@@ -159,8 +159,8 @@ class Converted:
         sd = self.state if state_dict is None else state_dict
         missing = sorted({key for key, _ in self.slots} - set(sd))
         if missing:
-            raise ConversionError(f"the state dict lacks {missing[0]} (and {len(missing) - 1} more)"
-                                  if len(missing) > 1 else f"the state dict lacks {missing[0]}")
+            raise ConversionError(f"the state dict lacks {len(missing)} entr(ies) the slots come from, first "
+                                  f"{missing[0]}")
         return torch.tensor([float(torch.as_tensor(sd[key]).reshape(-1)[i]) for key, i in self.slots],
                             dtype=torch.float64)
 
