@@ -10,6 +10,7 @@ noise model of that region of the device (``Device.region``), which holds exactl
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from qml.backends.base import Capabilities, Executor, as_tensor, parameter_rows, unpack_bitarray, z_from_bits
@@ -49,7 +50,8 @@ class AerExecutor(Executor):
         if key not in self._samplers:
             from qiskit_aer.primitives import SamplerV2
 
-            options = {"backend_options": {"method": "automatic"}}
+            # Aer's OpenMP threads follow torch's count: a Ray worker given one core keeps Aer on it too
+            options = {"backend_options": {"method": "automatic", "max_parallel_threads": torch.get_num_threads()}}
             if self.noise:
                 device = self.device if qubits is None else self.device.region(qubits)
                 options["backend_options"]["noise_model"] = device.aer_noise_model

@@ -69,3 +69,37 @@ def task_and_data(args) -> tuple[str, str | None]:
             raise InputError("give --task or --data FILE, not both")
         return Path(args.data).stem, str(Path(args.data).resolve())
     return args.task or "digits4", None
+
+
+def add_ray_flags(parser) -> None:
+    """``--ray``, ``--ray-address``, ``--workers``, ``--worker-threads``: where a command's independent units run."""
+    g = parser.add_argument_group("on Ray (pip install \"qml-robust[ray]\")")
+    g.add_argument("--ray", action="store_true",
+                   help="run the independent units on Ray: a local Ray started for this command, or the cluster "
+                        "RAY_ADDRESS names; the results are the same as in-process")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="join the running Ray cluster at ADDR (e.g. 10.0.0.5:6379, from `ray start --head`); the run "
+                        "folder must be on a file system every node mounts at the same path")
+    g.add_argument("--workers", type=positive_int,
+                   help="workers of the local Ray (default: this machine's cores)")
+    g.add_argument("--worker-threads", type=positive_int, default=1,
+                   help="torch and Aer threads of each worker, and the cores it asks Ray for (default 1)")
+
+
+def open_pool(args):
+    """The Ray pool the flags ask for (``--ray``, ``--ray-address``; ``RAY_ADDRESS`` with ``--ray``), or None: run
+    in-process."""
+    import os
+
+    from qml.errors import InputError
+
+    if not (args.ray or args.ray_address):
+        given = [flag for flag, value in (("--workers", args.workers), ("--worker-threads", args.worker_threads != 1))
+                 if value]
+        if given:
+            raise InputError(f"{' and '.join(given)} set(s) up Ray's workers: add --ray (or --ray-address ADDR)")
+        return None
+    from qml.runs.ray_pool import RayPool
+
+    return RayPool(args.ray_address or os.environ.get("RAY_ADDRESS") or None, workers=args.workers,
+                   threads=args.worker_threads)

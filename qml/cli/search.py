@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import default_out, noise_factor_arg, positive_int, task_and_data
+from qml.cli.args import add_ray_flags, default_out, noise_factor_arg, open_pool, positive_int, task_and_data
 from qml.errors import InputError
 
 
@@ -66,6 +66,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, help="run folder (default runs/search-TASK-SPACE-DEVICE)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     p.add_argument("--quiet", action="store_true")
+    add_ray_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -104,5 +105,10 @@ def run(args: argparse.Namespace) -> int:
             data_dir=None if args.data_dir is None else str(Path(args.data_dir).resolve()), strategy=args.strategy,
             train_free=TrainFreeConfig(args.candidates, args.replicas, args.samples_per_class, args.angle_draws),
             finalists=args.finalists)
-    search_run(out, config, resume=args.resume, quiet=args.quiet)
+    pool = open_pool(args)
+    try:
+        search_run(out, config, resume=args.resume, quiet=args.quiet, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
     return 0

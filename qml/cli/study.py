@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qml.cli.args import positive_int
+from qml.cli.args import add_ray_flags, open_pool, positive_int
 from qml.errors import InputError
 
 GRID_FLAGS = ("methods", "devices", "tasks", "seeds", "epochs", "shots", "limit")
@@ -53,6 +53,7 @@ def register(sub) -> None:
     p.add_argument("--strategy", choices=("evolution", "trainfree"),
                    help="how the search-based methods search (the config's search.strategy; default evolution)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_ray_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -76,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         config = replace(config, search=replace(config.search, strategy=args.strategy))
-    results = study_run(args.out, config, resume=args.resume, say=(lambda text: None) if args.quiet else
-                        (lambda text: print(text, flush=True)))
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
+    pool = open_pool(args)
+    try:
+        results = study_run(args.out, config, resume=args.resume, say=say, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
     print(format_table(results))
     print(f"report {args.out / 'report.md'}")
     return 0

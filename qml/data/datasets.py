@@ -64,6 +64,16 @@ _TASKS: dict[str, Callable[..., Dataset]] = {
 }
 
 
+_PROVIDED: dict[tuple[str, int, str | None], Dataset] = {}
+
+
+def provide(datasets: dict[tuple[str, int, str | None], Dataset]) -> None:
+    """Datasets loaded elsewhere — by a study's driver, shipped once to each Ray worker — that ``load_task`` returns
+    for the same (name, seed, data_dir) and default size instead of reading their files again (a worker on another
+    node may not have them)."""
+    _PROVIDED.update(datasets)
+
+
 def task_names() -> list[str]:
     return sorted(_TASKS)
 
@@ -87,4 +97,7 @@ def load_task(name: str, seed: int = 0, data_dir: str | Path | None = None, limi
     training images for the IDX image tasks (see ``qml.data.images``); ``SizeLimit()`` keeps everything."""
     if name not in _TASKS:
         raise InputError(f"unknown task {name!r}: expected one of {', '.join(task_names())}")
+    provided = _PROVIDED.get((name, seed, None if data_dir is None else str(data_dir))) if limit is None else None
+    if provided is not None:
+        return provided
     return _TASKS[name](seed=seed, data_dir=data_dir, limit=limit)

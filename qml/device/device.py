@@ -38,6 +38,8 @@ class Device:
             if key not in _CACHE or _CACHE[key].snapshot is not name_or_path:
                 _CACHE[key] = cls(name_or_path)
             return _CACHE[key]
+        if ("provided", str(name_or_path)) in _CACHE:
+            return _CACHE[("provided", str(name_or_path))]
         from qml.device.library import load_snapshot, snapshot_source
 
         source = snapshot_source(name_or_path)
@@ -45,6 +47,13 @@ class Device:
         if key not in _CACHE:
             _CACHE[key] = cls(load_snapshot(name_or_path))
         return _CACHE[key]
+
+    @classmethod
+    def provide(cls, snapshots: dict[str, DeviceSnapshot]) -> None:
+        """Snapshots read elsewhere — by a study's driver, shipped once to each Ray worker — that ``load`` returns for
+        the same name or path without reading a file (a worker on another node may not have the user's file)."""
+        for name, snapshot in snapshots.items():
+            _CACHE[("provided", str(name))] = cls(snapshot)
 
     def __repr__(self) -> str:
         return f"Device({self.name!r}, {self.num_qubits} qubits, {self.two_qubit_gate or 'no'} 2-qubit gate)"

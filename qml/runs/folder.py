@@ -26,6 +26,13 @@ WORK = (CHECKPOINT, MODEL, "super.pt", "evaluations.jsonl")
 RESTARTABLE = (".lock", CONFIG, METRICS, "provenance.json", "sources")
 
 
+class _Delegated:
+    """The lock of a folder that the driver of a fan-out holds for its workers."""
+
+    def release(self) -> None:
+        pass
+
+
 class RunFolder:
     """A run folder, opened for reading (``RunFolder(path)``) or for writing (``RunFolder.create`` /
     ``RunFolder.resume``, which take the folder's lock; use as a context manager or call ``close``)."""
@@ -76,6 +83,12 @@ class RunFolder:
         if not (path / CONFIG).is_file():
             raise InputError(f"nothing to resume: {path} is not a qml run folder (no {CONFIG})")
         return cls(path, FolderLock(path, purpose).acquire())
+
+    @classmethod
+    def delegated(cls, path: Path | str) -> RunFolder:
+        """A folder this process writes in while another one holds its lock: the driver of a fan-out, which sent
+        this process (its worker) a unit of work inside it."""
+        return cls(path, _Delegated())
 
     def sub(self, name: str) -> RunFolder:
         """A run folder inside this one (the search's ``winner/``, ``baseline/``), written under this lock."""

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from qml.errors import InputError, PluginError
 from qml.runs.config import RunConfig, SearchConfig
+from qml.runs.fanout import Unit
 from qml.runs.folder import CHECKPOINT, MODEL, QASM, RESULT, RunFolder
 from qml.runs.model import build_model, load_run_data
 from qml.runs.provenance import record, source
@@ -47,11 +48,12 @@ class Search:
     """One search's shared objects: config, device, space, data, the layouts it may pick, the human design's place;
     and its run folder."""
 
-    def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None], space=None) -> None:
+    def __init__(self, folder: RunFolder, config: SearchConfig, say: Callable[[str], None], space=None,
+                 pool=None) -> None:
         from qml.device import Device
         from qml.search.loader import load_space
 
-        self.folder, self.config, self.say = folder, config, say
+        self.folder, self.config, self.say, self.pool = folder, config, say, pool
         self.correct: dict[str, list[bool]] = {}  # per test input, for paired tests
         self.device = Device.load(config.device)
         self.space = space or load_space(source(folder, "space", config.space), **config.space_options)
@@ -86,15 +88,40 @@ class Search:
         layout = tuple(self.human_layout)
         return Candidate(gene, layout) if self.layouts.valid(layout, native_pairs(self.space, gene)) else None
 
-    def executor(self, layout):
-        """The fitness's executor on ``layout`` (the Aer twin for the ``aer`` fitness, else qml's noise model)."""
-        return self.executor_of("aer" if self.config.fitness == "aer" else "torch", layout)
-
     def executor_of(self, kind: str, layout):
-        from qml.backends import make_executor
+        return _executor(self.config, kind, layout)
 
-        return make_executor(f"{kind}:{self.config.device}", layout=list(layout), seed=self.config.seed,
-                             noise_factor=self.config.fitness_noise_factor)
+
+def _executor(config: SearchConfig, kind: str, layout):
+    from qml.backends import make_executor
+
+    return make_executor(f"{kind}:{config.device}", layout=list(layout), seed=config.seed,
+                         noise_factor=config.fitness_noise_factor)
+
+
+def fitness_scorer(config: SearchConfig, space, sc: SuperCircuit, data, n: int) -> Callable[[tuple, tuple], dict]:
+    """The evolution's score of a candidate (gene, layout) with the SuperCircuit's inherited weights, on the first
+    ``n`` validation inputs: the record the store keeps."""
+    kind = "aer" if config.fitness == "aer" else "torch"
+    fitness = FitnessFunction(config.fitness, config.device, data.x_valid[:n], data.y_valid[:n], shots=config.shots,
+                              executor=lambda layout: _executor(config, kind, layout),
+                              noise_factor=config.fitness_noise_factor)
+
+    def score(gene: tuple, layout: tuple) -> dict:
+        f = fitness(sc, gene, layout)
+        return {"fitness": f.value, "valid_accuracy": f.accuracy, "success_rate": f.success_rate,
+                "gates": space.gates_used(gene)}
+
+    return score
+
+
+def trainfree_scorer(config: SearchConfig, space, data) -> Callable[[tuple, tuple], dict]:
+    """The training-free score of a candidate (gene, layout) (``qml.search.trainfree``)."""
+    from qml.device import Device
+    from qml.search.trainfree import TrainFreeScore
+
+    return TrainFreeScore(space, Device.load(config.device), data.x_train, data.y_train, data.n_classes,
+                          config.train_free, config.seed, config.fitness_noise_factor)
 
 
 def check_search(config: SearchConfig):
@@ -129,8 +156,11 @@ def check_search(config: SearchConfig):
     return space
 
 
-def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = False, quiet: bool = False) -> dict:
-    """Run (or with ``resume`` continue) the search in ``out``; returns ``results.json``'s content."""
+def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = False, quiet: bool = False,
+               pool=None) -> dict:
+    """Run (or with ``resume`` continue) the search in ``out``; returns ``results.json``'s content. With ``pool`` (a
+    ``qml.runs.ray_pool.RayPool``) the candidates are scored and the finalists retrained on its workers, with the
+    same results."""
     say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
     space = None
     if resume:
@@ -138,12 +168,17 @@ def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = 
         config = folder.read_config(SearchConfig)
     else:
         space = check_search(config)
+        if pool is not None:
+            pool.start()
         folder = RunFolder.create(out)
     with folder:
         if not resume:
             folder.write_config(config)
             record(folder, config, files={"space": config.space}, device=config.device, data=config.data_file)
-        return _search(Search(folder, config, say, space), quiet)
+        if pool is not None:
+            pool.start()  # a resumed search checked its folder first
+            say(f"on {pool.describe()} (started in {pool.startup_s:.1f} s)")
+        return _search(Search(folder, config, say, space, pool), quiet)
 
 
 def _search(s: Search, quiet: bool) -> dict:
@@ -232,13 +267,16 @@ def _evolution(s: Search, timings: dict, quiet: bool):
     # 2. co-search
     start = time.perf_counter()
     n = min(config.valid_size, len(data.x_valid))
-    fitness = FitnessFunction(config.fitness, s.device, data.x_valid[:n], data.y_valid[:n], shots=config.shots,
-                              executor=s.executor, noise_factor=config.fitness_noise_factor)
+    score = fitness_scorer(config, space, sc, data, n)
 
     def evaluate(c: Candidate) -> dict:
-        f = fitness(sc, c.gene, c.layout)
-        return {"fitness": f.value, "valid_accuracy": f.accuracy, "success_rate": f.success_rate,
-                "gates": space.gates_used(c.gene)}
+        return score(c.gene, c.layout)
+
+    evaluate_many = None
+    if s.pool is not None:
+        from qml.runs.search_units import on_workers, scorer_inputs
+
+        evaluate_many = on_workers(s.pool, scorer_inputs(s, state=sc.state_dict(), n=n))
 
     store = Evaluations(space, folder.file("evaluations.jsonl"))
     known = len(store.records)
@@ -254,7 +292,7 @@ def _evolution(s: Search, timings: dict, quiet: bool):
 
     layouts = s.layouts
     best, history = evolve(space, layouts, evaluate, config.evolution, store, on_generation,
-                           seeds=[s.human] if s.human else [])
+                           seeds=[s.human] if s.human else [], evaluate_many=evaluate_many)
     bar.close()
     evolved = [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"]))) for r in store.records.values()
                if r["stage"] == "evolution"]
@@ -265,7 +303,8 @@ def _evolution(s: Search, timings: dict, quiet: bool):
     random_list = []
     if config.random_baseline:
         start = time.perf_counter()
-        random_best, random_history = random_search(space, layouts, evaluate, budget, store, config.seed)
+        random_best, random_history = random_search(space, layouts, evaluate, budget, store, config.seed,
+                                                     evaluate_many)
         folder.write_text("random.jsonl", "".join(json.dumps(r) + "\n" for r in random_history))
         random_list = ranked(random_best, [(r["fitness"], Candidate(tuple(r["gene"]), tuple(r["layout"])))
                                            for r in random_history])
@@ -281,14 +320,18 @@ def _train_free(s: Search, timings: dict, quiet: bool):
     (what the budget gives without the score)."""
     from tqdm.auto import tqdm
 
-    from qml.search.trainfree import TrainFreeScore, score_candidates
+    from qml.search.trainfree import score_candidates
 
     config, folder, space, data = s.config, s.folder, s.space, s.data
     start = time.perf_counter()
     s.say(f"[1/5] training-free scoring (Élivágar-style): no SuperCircuit; {config.train_free.candidates} "
           f"candidates, {config.train_free.replicas} Clifford replicas each")
-    score = TrainFreeScore(space, s.device, data.x_train, data.y_train, data.n_classes, config.train_free,
-                           config.seed, config.fitness_noise_factor)
+    score = trainfree_scorer(config, space, data)
+    evaluate_many = None
+    if s.pool is not None:
+        from qml.runs.search_units import on_workers, scorer_inputs
+
+        evaluate_many = on_workers(s.pool, scorer_inputs(s))
     store = Evaluations(space, folder.file("evaluations.jsonl"))
     known = len(store.records)
     layouts = s.layouts
@@ -299,7 +342,8 @@ def _train_free(s: Search, timings: dict, quiet: bool):
     bar = tqdm(total=config.train_free.candidates, desc="scoring", unit="cand",
                disable=True if quiet else None)
     scored = score_candidates(space, layouts, score, config.train_free.candidates, store, config.seed,
-                              on_candidate=lambda record: bar.update(1), seeds=[human] if human else [], gates=gates)
+                              on_candidate=lambda record: bar.update(1), seeds=[human] if human else [], gates=gates,
+                              evaluate_many=evaluate_many)
     bar.close()
     best, record = max(scored, key=lambda pair: pair[1]["fitness"])
     s.say(f"[2/5] scored {len(scored)} candidates ({known} from an earlier attempt); best {list(best.gene)} on "
@@ -325,7 +369,6 @@ def _pick_finalist(s: Search, key: str, short_list: list[Candidate], incumbent: 
     against 0.895 on validation). One candidate, or a ``<key>/`` run already finished: nothing is retrained."""
     import shutil
 
-    from qml.runs.evaluate import measure
     from qml.runs.stats import ALPHA, mcnemar_test
 
     if s.folder.has(f"{key}/{MODEL}") and s.folder.has(f"{key}/{RESULT}"):
@@ -337,13 +380,18 @@ def _pick_finalist(s: Search, key: str, short_list: list[Candidate], incumbent: 
     short_list = short_list[:s.config.finalists]
     if len(short_list) == 1:
         return short_list[0], []
+    names = [f"finalists/{key}-{i}" for i in range(len(short_list))]
+    configs = [_run_config(s.config, list(c.layout), gene=list(c.gene)) for c in short_list]
+    if s.pool is None:
+        outcomes = [finalist_outcome(s, name, rc) for name, rc in zip(names, configs, strict=True)]
+    else:  # each finalist on a worker, in its own folder
+        from qml.runs.search_units import search_inputs, train_finalist
+
+        outcomes = s.pool.map([Unit(f"finalist {name}", train_finalist, (str(s.folder.path), s.config, name, rc))
+                               for name, rc in zip(names, configs, strict=True)], shared=[search_inputs(s)])
     rows, correct = [], []
-    for i, candidate in enumerate(short_list):
-        name = f"finalists/{key}-{i}"
-        rc = _run_config(s.config, list(candidate.layout), gene=list(candidate.gene))
-        model = _train(s, s.folder.sub(name), rc)
-        accuracy, right = measure(model, s.executor_of("torch", candidate.layout), s.data.x_valid, s.data.y_valid,
-                                  None)
+    for i, (candidate, (accuracy, right)) in enumerate(zip(short_list, outcomes, strict=True)):
+        name = names[i]
         correct.append(right)
         rows.append({"gene": list(candidate.gene), "layout": list(candidate.layout), "run": name,
                      "valid_noisy_accuracy": accuracy})
@@ -362,6 +410,15 @@ def _pick_finalist(s: Search, key: str, short_list: list[Candidate], incumbent: 
             shutil.copyfile(file, target.file(file.name))
     target.write_json("finalists.json", {"finalists": rows})
     return short_list[pick], rows
+
+
+def finalist_outcome(s: Search, name: str, rc: RunConfig) -> tuple[float, list[bool]]:
+    """The finalist ``rc`` trained (or resumed) in ``SEARCH/name``: its validation accuracy under qml's noise
+    model of the device on its layout, and each input's outcome."""
+    from qml.runs.evaluate import measure
+
+    model = _train(s, s.folder.sub(name), rc)
+    return measure(model, s.executor_of("torch", rc.layout), s.data.x_valid, s.data.y_valid, None)
 
 
 def _run_config(config: SearchConfig, layout, gene=None) -> RunConfig:
@@ -497,4 +554,5 @@ def _prune(s: Search, folder: RunFolder, model, rc: RunConfig, noise) -> dict:
     return out
 
 
-__all__ = ["CHECKPOINT", "Search", "check_search", "search_run", "seeded"]
+__all__ = ["CHECKPOINT", "Search", "check_search", "finalist_outcome", "fitness_scorer", "search_run", "seeded",
+           "trainfree_scorer"]

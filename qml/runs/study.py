@@ -3,9 +3,9 @@ device's Aer twin, then ``results.json`` and ``report.md``. A cell is done when 
 record on disk is the truth), so a resumed study skips finished cells and resumes unfinished run folders.
 
 Every cell runs through ``run_cell``, which writes only under its own folder and the one folder it shares with
-other cells (a search, or a noise-free training); ``run_in_process`` loops over the missing cells, and another
-runner can take its place: one worker per cell once one cell of each shared folder is done. The study folder has
-one writer: its lock."""
+other cells (a search, or a noise-free training). The missing cells run one after another in this process, or on
+Ray's workers (``qml.runs.ray_pool``): one worker per cell once the cell that makes each shared folder is done.
+The study folder has one writer: its lock, held by the driver."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from pathlib import Path
 
 from qml.errors import InputError, did_you_mean
 from qml.files import FolderLock
+from qml.runs.fanout import Progress, Shared, Unit, run_in_process
 from qml.runs.folder import RunFolder
 from qml.runs.search import check_search
 from qml.runs.study_cell import CELL, RESULTS, CellRecord, read_cell, run_cell
-from qml.runs.study_config import SEARCHED, SHARED, Cell, StudyConfig
+from qml.runs.study_config import SEARCHED, SHARED, TRAINED, Cell, StudyConfig, search_folder
 
-STUDY_CONFIG = "study.json"
+STUDY_CONFIG, TIMING = "study.json", "timing.json"
 
 
 # -- checking and opening ----------------------------------------------------------------------------------------
@@ -62,16 +63,21 @@ def check_study(config: StudyConfig) -> StudyConfig:
     return config
 
 
-def open_study(out: Path | str, config: StudyConfig | None, resume: bool) -> tuple[RunFolder, StudyConfig]:
+def open_study(out: Path | str, config: StudyConfig | None, resume: bool,
+               then: Callable[[], object] | None = None) -> tuple[RunFolder, StudyConfig]:
     """The study folder, locked, with its config: a new one (checked, then written to ``study.json``), or with
-    ``resume`` the one stored there, schema-checked."""
+    ``resume`` the one stored there, schema-checked. ``then`` (starting Ray) runs once the input is checked, before
+    a new folder is made."""
     path = Path(out)
     if resume:
         if not (path / STUDY_CONFIG).is_file():
             raise InputError(f"nothing to resume: {path} is not a qml study (no {STUDY_CONFIG})")
         folder = RunFolder(path, FolderLock(path).acquire())
         try:
-            return folder, StudyConfig.from_dict(folder.read_json(STUDY_CONFIG), str(path / STUDY_CONFIG))
+            config = StudyConfig.from_dict(folder.read_json(STUDY_CONFIG), str(path / STUDY_CONFIG))
+            if then is not None:
+                then()
+            return folder, config
         except BaseException:
             folder.close()
             raise
@@ -80,42 +86,82 @@ def open_study(out: Path | str, config: StudyConfig | None, resume: bool) -> tup
     if (path / STUDY_CONFIG).is_file():
         raise InputError(f"--out {path} already holds a study; continue it with --resume")
     config = check_study(config)
+    if then is not None:
+        then()
     folder = RunFolder.create(path)
     folder.write_json(STUDY_CONFIG, config.to_dict())
     return folder, config
 
 
 # -- the study ---------------------------------------------------------------------------------------------------
-Runner = Callable[[Path, StudyConfig, list[Cell], Callable[[Cell, CellRecord], None]], None]
+def cell_units(study: Path, config: StudyConfig, cells: list[Cell]) -> list[Unit]:
+    """One unit per cell, grouped by the folder it shares with other cells — its (task, device, seed)'s search, or
+    the noise-free run of its (task, seed, method) — so the cell that makes that folder runs before the others."""
+    def group(cell: Cell) -> str:
+        if cell.base in TRAINED:
+            return str(cell.run_folder(study, config))
+        return str(search_folder(study, cell.task, cell.device, cell.seed, config.extra_search(cell.method)))
+
+    return [Unit(str(cell), run_cell, (study, config, cell), group(cell)) for cell in cells]
 
 
-def run_in_process(study: Path, config: StudyConfig, cells: list[Cell],
-                   on_done: Callable[[Cell, CellRecord], None]) -> None:
-    """The default runner: the missing cells one after another in this process."""
-    for cell in cells:
-        on_done(cell, run_cell(study, config, cell))
+def study_inputs(config: StudyConfig) -> Shared:
+    """What every cell reads, shipped once to each worker: the datasets of every (task, seed) and the device
+    snapshots."""
+    import uuid
+
+    from qml.data import load_task
+    from qml.device import Device
+
+    datasets = {(task, seed, config.data_dir): load_task(task, seed=seed, data_dir=config.data_dir)
+                for task in config.tasks for seed in config.seeds}
+    snapshots = {device: Device.load(device).snapshot for device in config.devices}
+    return Shared(f"study-inputs-{uuid.uuid4().hex}", {"datasets": datasets, "snapshots": snapshots},
+                  install_study_inputs)
+
+
+def install_study_inputs(inputs: dict) -> None:
+    from qml.data import provide
+    from qml.device import Device
+
+    provide(inputs["datasets"])
+    Device.provide(inputs["snapshots"])
 
 
 def study_run(out: Path | str, config: StudyConfig | None = None, *, resume: bool = False,
-              say: Callable[[str], None] = print, runner: Runner | None = None):
+              say: Callable[[str], None] = print, pool=None):
     """Run (or with ``resume`` continue) the study in ``out``; returns its ``StudyResults`` (also written to
-    ``results.json`` and ``report.md``)."""
+    ``results.json`` and ``report.md``, and where the time went to ``timing.json``). The cells run one after
+    another in this process, or with ``pool`` (a ``qml.runs.ray_pool.RayPool``) on its workers; either way a cell
+    is done when its ``cell.json`` is on disk, and the results are the same."""
     from qml.runs.study_report import summarise, write_report
 
-    folder, config = open_study(out, config, resume)
+    folder, config = open_study(out, config, resume, then=pool.start if pool is not None else None)
     with folder:
         cells = config.cells()
         missing = [c for c in cells if not (c.folder(folder.path) / CELL).is_file()]
-        done = len(cells) - len(missing)
-        say(f"study {folder.path}: {len(cells)} cells, {done} done, {len(missing)} to run")
+        say(f"study {folder.path}: {len(cells)} cells, {len(cells) - len(missing)} done, {len(missing)} to run"
+            + (f", on {pool.describe()} (started in {pool.startup_s:.1f} s)" if pool is not None else ""))
+        progress = Progress(len(missing), pool.workers if pool is not None else 1)
 
-        def on_done(cell: Cell, record: CellRecord) -> None:
-            nonlocal done
-            done += 1
-            say(f"[{done}/{len(cells)}] {cell}: accuracy {record.accuracy:.4f} on {record.n} inputs "
+        def on_done(unit: Unit, record: CellRecord) -> None:
+            say(f"[{progress.line()}] {unit.label}: accuracy {record.accuracy:.4f} on {record.n} inputs "
                 f"({record.timings_s.get('total_s', 0):.1f} s)")
 
-        (runner or run_in_process)(folder.path, config, missing, on_done)
+        units = cell_units(folder.path, config, missing)
+        try:
+            if pool is None:
+                run_in_process(units, on_done, progress)
+            else:
+                pool.run(units, on_done, progress, [study_inputs(config)] if units else [])
+        except KeyboardInterrupt:
+            say(f"stopped: {progress.line()}; finished cells are kept, --resume continues (in-process or on Ray)")
+            raise
+        timing = {"runner": "in-process" if pool is None else pool.describe(),
+                  "ray_startup_s": round(pool.startup_s, 2) if pool is not None else None, **progress.summary()}
+        if missing:
+            say(progress.summary_line())
+            folder.write_json(TIMING, timing)
         records = [read_cell(folder.path, c) for c in cells]
         results = summarise(config, records)
         folder.write_json(RESULTS, results.to_dict())
@@ -123,4 +169,4 @@ def study_run(out: Path | str, config: StudyConfig | None = None, *, resume: boo
     return results
 
 
-__all__ = ["Runner", "check_study", "open_study", "run_cell", "run_in_process", "study_run"]
+__all__ = ["cell_units", "check_study", "open_study", "run_cell", "study_inputs", "study_run"]

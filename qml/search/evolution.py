@@ -158,14 +158,31 @@ class Evaluations:
     def fitness(self, candidate: Candidate, evaluate: Callable[[Candidate], dict], stage: str) -> float:
         key = self.space.fingerprint(candidate.gene, candidate.layout)
         if key not in self.records:
-            row = {"fingerprint": key, "gene": list(candidate.gene), "layout": list(candidate.layout),
-                   "stage": stage, **evaluate(candidate)}
-            self.records[key] = row
-            self.new += 1
-            if self.path is not None:
-                with self.path.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+            self._add(key, candidate, stage, evaluate(candidate))
         return float(self.records[key]["fitness"])
+
+    def fill(self, candidates: Sequence[Candidate], evaluate_many: Callable[[list[Candidate]], list[dict]],
+             stage: str) -> None:
+        """The candidates not in the store yet, each once, evaluated together by ``evaluate_many`` (e.g. on Ray's
+        workers) and recorded in the order given: the store ends as one ``fitness`` call per candidate leaves it."""
+        missing, keys = [], []
+        for c in candidates:
+            key = self.space.fingerprint(c.gene, c.layout)
+            if key not in self.records and key not in keys:
+                missing.append(c)
+                keys.append(key)
+        if missing:
+            for key, c, row in zip(keys, missing, evaluate_many(missing), strict=True):
+                self._add(key, c, stage, row)
+
+    def _add(self, key: str, candidate: Candidate, stage: str, evaluation: dict) -> None:
+        row = {"fingerprint": key, "gene": list(candidate.gene), "layout": list(candidate.layout), "stage": stage,
+               **evaluation}
+        self.records[key] = row
+        self.new += 1
+        if self.path is not None:
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
 
 
 def _random_candidate(space: DesignSpace, layouts: LayoutSpace, rng: random.Random, tries: int = 200) -> Candidate:
@@ -211,14 +228,18 @@ def ranked(best: Candidate, scored: list[tuple[float, Candidate]]) -> list[Candi
 
 def evolve(space: DesignSpace, layouts: LayoutSpace, evaluate: Callable[[Candidate], dict],
            config: EvolutionConfig, store: Evaluations, on_generation: Callable[[dict], None] | None = None,
-           seeds: Sequence[Candidate] = ()) -> tuple[Candidate, list[dict]]:
+           seeds: Sequence[Candidate] = (),
+           evaluate_many: Callable[[list[Candidate]], list[dict]] | None = None) -> tuple[Candidate, list[dict]]:
     """Run the evolution; returns the best candidate and one record per generation. ``seeds`` (e.g. the human
-    design on its best layout) open the first generation; random candidates fill the rest."""
+    design on its best layout) open the first generation; random candidates fill the rest. With ``evaluate_many``
+    each generation's new candidates are evaluated together (the same records, in the same order)."""
     rng = random.Random(config.seed)
     population = [_random_candidate(space, layouts, rng) for _ in range(config.population)]
     population[:len(seeds)] = list(seeds)[:config.population]
     history, best, best_fit = [], None, float("-inf")
     for generation in range(config.generations):
+        if evaluate_many is not None:
+            store.fill(population, evaluate_many, "evolution")
         scored = sorted(((store.fitness(c, evaluate, "evolution"), i, c) for i, c in enumerate(population)),
                         key=lambda t: (-t[0], t[1]))
         fits = [f for f, _, _ in scored]
@@ -242,12 +263,17 @@ def evolve(space: DesignSpace, layouts: LayoutSpace, evaluate: Callable[[Candida
 
 
 def random_search(space: DesignSpace, layouts: LayoutSpace, evaluate: Callable[[Candidate], dict], budget: int,
-                  store: Evaluations, seed: int = 0) -> tuple[Candidate, list[dict]]:
-    """``budget`` random candidates (the evolution's number of distinct evaluations); best first."""
+                  store: Evaluations, seed: int = 0,
+                  evaluate_many: Callable[[list[Candidate]], list[dict]] | None = None
+                  ) -> tuple[Candidate, list[dict]]:
+    """``budget`` random candidates (the evolution's number of distinct evaluations); best first. The draws do not
+    depend on the scores, so with ``evaluate_many`` they are evaluated together."""
     rng = random.Random(seed + 7919)
+    drawn = [_random_candidate(space, layouts, rng) for _ in range(budget)]
+    if evaluate_many is not None:
+        store.fill(drawn, evaluate_many, "random")
     history, best, best_fit = [], None, float("-inf")
-    for i in range(budget):
-        c = _random_candidate(space, layouts, rng)
+    for i, c in enumerate(drawn):
         fit = store.fitness(c, evaluate, "random")
         if fit > best_fit:
             best_fit, best = fit, c

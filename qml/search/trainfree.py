@@ -167,11 +167,12 @@ class TrainFreeScore:
 
 
 def score_candidates(space, layouts, score, candidates: int, store, seed: int, on_candidate=None, seeds=(),
-                     gates: tuple[int, int] | None = None):
+                     gates: tuple[int, int] | None = None, evaluate_many=None):
     """Draw ``candidates`` distinct (gene, layout) candidates — ``seeds`` first (e.g. the human design on its best
     layout), then genes of ``space`` with ``gates[0]`` to ``gates[1]`` trainable gates (any number when None) on
     connected regions from ``layouts`` — score each once (``store`` keeps every score on disk, so a resumed search
-    scores nothing twice) and return them, with their records, in the order drawn (fixed by ``seed``)."""
+    scores nothing twice) and return them, with their records, in the order drawn (fixed by ``seed``). With
+    ``evaluate_many`` (candidates -> records, e.g. on Ray's workers) the ones not scored yet are scored together."""
     from qml.search.evolution import Candidate, native_pairs
 
     rng = random.Random(seed)
@@ -190,6 +191,8 @@ def score_candidates(space, layouts, score, candidates: int, store, seed: int, o
         drawn.append(Candidate(gene, layout))
     if not drawn:
         raise InputError("found no candidate: no layout of the device fits the design space's native gates")
+    if evaluate_many is not None:  # the draws do not depend on the scores: score them together
+        store.fill(drawn, evaluate_many, "train-free")
     scored = []
     for c in drawn:
         store.fitness(c, lambda cand: score(cand.gene, cand.layout), "train-free")
