@@ -18,7 +18,7 @@ from typing import Any
 from qml.errors import InputError, QmlError
 from qml.runs.fanout import Progress, Shared, Unit, by_group
 
-RETRIES = 3  # Ray retries of a unit whose worker died; an exception raised by the unit itself is not retried
+RETRIES = 3  # Ray's retries of a unit whose worker died (its default); an exception the unit raises is not retried
 _INSTALLED: set[str] = set()  # in a worker process: the Shared inputs installed so far
 
 
@@ -80,7 +80,7 @@ class RayPool:
             raise InputError(f"workers and threads must be positive integers, got {workers} and {threads}")
         if address and workers is not None:
             raise InputError("--workers is for the local Ray: a cluster's workers are its CPUs")
-        self.address, self.threads, self._workers = address, threads, workers
+        self.address, self.threads, self._workers, self.retries = address, threads, workers, RETRIES
         self._owned = self._started = False
         self.where, self.workers, self.startup_s = "Ray (not started yet)", workers or 1, 0.0
         self._refs: dict[str, Any] = {}
@@ -92,10 +92,11 @@ class RayPool:
         import logging
 
         ray, start = _ray(), time.perf_counter()
+        if self.address:
+            _reachable(self.address)
         if ray.is_initialized():
             self.where = "the running Ray session"
         elif self.address:
-            _reachable(self.address)
             try:
                 ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -110,8 +111,7 @@ class RayPool:
                      log_to_driver=False)
             self._owned, self.where = True, f"a local Ray with {cpus} CPUs"
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // self.threads)
-        self._remote = ray.remote(_run_unit).options(num_cpus=self.threads, max_retries=RETRIES,
-                                                     retry_exceptions=False)
+        self._remote = ray.remote(_run_unit)
         self._started, self.startup_s = True, time.perf_counter() - start
         return self
 
@@ -119,8 +119,19 @@ class RayPool:
         return f"{self.where}: {self.workers} worker(s) x {self.threads} thread(s)"
 
     def close(self) -> None:
+        """Leave the cluster, or stop the local Ray this pool started. Ctrl-C is held off meanwhile: Ray's shutdown
+        interrupted by a signal dies with a native backtrace."""
         if self._owned:
-            _ray().shutdown()
+            import signal
+            import threading
+
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+            try:
+                _ray().shutdown()
+            finally:
+                if main:
+                    signal.signal(signal.SIGINT, previous)
         self._owned = self._started = False
 
     def __enter__(self) -> RayPool:
@@ -148,6 +159,7 @@ class RayPool:
         from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
         self.start()
+        remote = self._remote.options(num_cpus=self.threads, max_retries=self.retries, retry_exceptions=False)
         boxes = self._shared(list(shared))
         queue, held = by_group(units)
         queue.reverse()  # popped from the end: the order given
@@ -157,7 +169,7 @@ class RayPool:
             while queue or flight:
                 while queue and error is None and len(flight) < self.workers:
                     unit = queue.pop()
-                    flight[self._remote.remote(self.threads, boxes, unit.fn, *unit.args)] = unit
+                    flight[remote.remote(self.threads, boxes, unit.fn, *unit.args)] = unit
                     if progress is not None:
                         progress.start()
                 if not flight:
@@ -172,7 +184,7 @@ class RayPool:
                 except TaskCancelledError:
                     raise KeyboardInterrupt from None
                 except RayError as exc:  # the worker died more often than Ray retries
-                    failure = WorkerLost(f"{unit.label}: its Ray worker died {RETRIES + 1} times "
+                    failure = WorkerLost(f"{unit.label}: its Ray worker died {self.retries + 1} times "
                                          f"({type(exc).__name__}); what finished is on disk: --resume continues")
                 else:
                     if progress is not None:

@@ -222,3 +222,49 @@ def test_random_search_reuses_candidates_the_store_already_holds(space, layouts)
     evaluate = Counting()
     random_search(space, layouts, evaluate, 12, store, seed=3)
     assert evaluate.calls == 0
+
+
+# -- scoring in batches (what a search on Ray's workers does) --------------------------------------------------------
+class Batches:
+    """``evaluate_many``: each call's candidates scored by ``toy``; records how many each call got."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def __call__(self, candidates: list[Candidate]) -> list[dict]:
+        self.sizes.append(len(candidates))
+        return [toy(c) for c in candidates]
+
+
+def test_evolution_scored_in_batches_writes_the_store_file_of_one_call_per_candidate(space, layouts, tmp_path):
+    one = evolve(space, layouts, toy, CONFIG, Evaluations(space, tmp_path / "one.jsonl"))
+    batches = Batches()
+    many = evolve(space, layouts, Counting(), CONFIG, Evaluations(space, tmp_path / "many.jsonl"),
+                  evaluate_many=batches)
+    assert many == one
+    assert (tmp_path / "many.jsonl").read_text() == (tmp_path / "one.jsonl").read_text()
+    assert len(batches.sizes) == CONFIG.generations and batches.sizes[0] == CONFIG.population
+    assert sum(batches.sizes) == len((tmp_path / "one.jsonl").read_text().splitlines())  # each candidate once
+
+
+def test_random_search_scored_in_one_batch_equals_one_call_per_candidate(space, layouts, tmp_path):
+    one = random_search(space, layouts, toy, 12, Evaluations(space, tmp_path / "one.jsonl"), seed=3)
+    batches = Batches()
+    many = random_search(space, layouts, Counting(), 12, Evaluations(space, tmp_path / "many.jsonl"), seed=3,
+                         evaluate_many=batches)
+    assert many == one and len(batches.sizes) == 1
+    assert (tmp_path / "many.jsonl").read_text() == (tmp_path / "one.jsonl").read_text()
+
+
+def test_train_free_draws_scored_in_one_batch_equal_one_call_per_candidate(space, layouts, tmp_path):
+    from qml.search.trainfree import score_candidates
+
+    def score(gene, layout) -> dict:
+        return toy(Candidate(gene, layout))
+
+    one = score_candidates(space, layouts, score, 10, Evaluations(space, tmp_path / "one.jsonl"), seed=4)
+    batches = Batches()
+    many = score_candidates(space, layouts, score, 10, Evaluations(space, tmp_path / "many.jsonl"), seed=4,
+                            evaluate_many=batches)
+    assert many == one and batches.sizes == [10]
+    assert (tmp_path / "many.jsonl").read_text() == (tmp_path / "one.jsonl").read_text()
