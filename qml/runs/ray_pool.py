@@ -52,11 +52,17 @@ def _reachable(address: str, timeout: float = 3.0) -> None:
 
 
 def _run_unit(threads: int, shared: list, fn: Callable, *args) -> tuple[Any, float, int]:
-    """A unit on a worker: the thread budget set, the shared inputs installed (once per process), then
-    ``fn(*args)``; returns (result, seconds, the worker's pid)."""
+    """A unit on a worker: the thread budget set (torch's threads, which Aer follows, and the engine's policy capped
+    at it), the shared inputs installed (once per process), then ``fn(*args)``; returns (result, seconds, the
+    worker's pid)."""
     import torch
 
+    from qml.sim.threads import get_threads, set_threads
+
     torch.set_num_threads(threads)
+    policy = get_threads()  # QML_THREADS / --threads, inherited by a local Ray's workers
+    if policy != "auto" and policy > threads:
+        set_threads(threads)
     for key, install, box in shared:
         if key not in _INSTALLED:
             import ray
