@@ -1,11 +1,12 @@
 """A study in-process against the same study on an embedded local Ray (``--ray --workers N``, one thread each):
 wall time, speed-up, Ray's start-up apart, and whether the two give the same cells.
 
-    python bench/ray_study.py [--epochs 20] [--limit 200] [--workers 2] [--json bench/results/ray_study.json]
+    python bench/ray_study.py [--epochs 60] [--limit 300] [--workers 2] [--json bench/results/ray_study.json]
 
 Both run through the real console script, one after the other, on the same grid (2 methods x 2 devices x
-digits4 x 2 seeds = 8 cells by default). The in-process run uses the machine's default threads (what a user
-gets); the Ray run's workers one torch thread each. Start-up is Ray's own (``timing.json``: starting the local Ray
+digits4 x 2 seeds = 8 cells by default, with the study's default 60 epochs). The in-process run uses the
+machine's default threads (what a user gets: torch's count, with qml's policy of one thread for small states); the
+Ray run's workers one torch thread each. Start-up is Ray's own (``timing.json``: starting the local Ray
 and its first workers is in the process's wall time, not in the fan-out's)."""
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ def cells(study: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "ray_study.json")
     a = parser.parse_args()
     grid = ["--methods", "plain,noise", "--devices", "ibm_quito,ibm_lima", "--tasks", "digits4", "--seeds", "0,1",
             "--epochs", str(a.epochs), "--limit", str(a.limit), "--shots", "1024", "--quiet"]
     load_start = os.getloadavg()
+    threads = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                             capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         here, there = Path(tmp) / "in-process", Path(tmp) / "ray"
         wall_here, _ = run(["study", *grid, "--out", str(here)])
@@ -56,6 +59,7 @@ def main() -> None:
         n = len(cells(here))
     report = {
         "grid": grid, "cells": n, "same_cells": same, "workers": a.workers, "worker_threads": 1,
+        "in_process_torch_threads": int(threads), "engine_policy": os.environ.get("QML_THREADS", "auto"),
         "in_process": {"process_wall_s": round(wall_here, 2), **t_here},
         "ray": {"process_wall_s": round(wall_there, 2), **t_there},
         "speedup_process": round(wall_here / wall_there, 2),
