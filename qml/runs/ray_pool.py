@@ -19,6 +19,7 @@ from qml.errors import InputError, QmlError
 from qml.runs.fanout import Progress, Shared, Unit, by_group
 
 RETRIES = 3  # Ray's retries of a unit whose worker died (its default); an exception the unit raises is not retried
+WAKE_S = 0.25  # the longest the driver waits inside Ray before it handles a Ctrl-C
 _INSTALLED: set[str] = set()  # in a worker process: the Shared inputs installed so far
 
 
@@ -180,7 +181,9 @@ class RayPool:
                         progress.start()
                 if not flight:
                     break
-                ready, _ = ray.wait(list(flight), num_returns=1)
+                ready, _ = ray.wait(list(flight), num_returns=1, timeout=WAKE_S)
+                if not ready:  # back in Python now and then: Ctrl-C is handled within WAKE_S, not after a unit
+                    continue
                 unit = flight.pop(ready[0])
                 try:
                     result, seconds, _pid = ray.get(ready[0])
