@@ -75,8 +75,8 @@ class Progress:
     busy_s: float = 0.0
     unit_s: list[float] = field(default_factory=list)
 
-    def start(self, n: int = 1) -> None:
-        self.running += n
+    def start(self) -> None:
+        self.running += 1
 
     def finish(self, seconds: float, ok: bool = True) -> None:
         self.running -= 1

@@ -52,10 +52,9 @@ def _reachable(address: str, timeout: float = 3.0) -> None:
                          f"with `ray start --head --port {port}` or check the address") from None
 
 
-def _run_unit(threads: int, shared: list, fn: Callable, *args) -> tuple[Any, float, int]:
+def _run_unit(threads: int, shared: list, fn: Callable, *args) -> tuple[Any, float]:
     """A unit on a worker: the thread budget set (torch's threads, which Aer follows, and the engine's policy capped
-    at it), the shared inputs installed (once per process), then ``fn(*args)``; returns (result, seconds, the
-    worker's pid)."""
+    at it), the shared inputs installed (once per process), then ``fn(*args)``; returns (result, seconds)."""
     import torch
 
     from qml.sim.threads import get_threads, set_threads
@@ -72,7 +71,7 @@ def _run_unit(threads: int, shared: list, fn: Callable, *args) -> tuple[Any, flo
             _INSTALLED.add(key)
     start = time.perf_counter()
     result = fn(*args)
-    return result, time.perf_counter() - start, os.getpid()
+    return result, time.perf_counter() - start
 
 
 class RayPool:
@@ -140,6 +139,7 @@ class RayPool:
                 if main:
                     signal.signal(signal.SIGINT, previous)
         self._owned = self._started = False
+        self._refs.clear()  # gone with the session
 
     def __enter__(self) -> RayPool:
         return self.start()
@@ -186,7 +186,7 @@ class RayPool:
                     continue
                 unit = flight.pop(ready[0])
                 try:
-                    result, seconds, _pid = ray.get(ready[0])
+                    result, seconds = ray.get(ready[0])
                 except RayTaskError as exc:
                     cause = getattr(exc, "cause", None)
                     failure = cause if isinstance(cause, QmlError) else exc.as_instanceof_cause()

@@ -91,6 +91,13 @@ class Search:
     def executor_of(self, kind: str, layout):
         return _executor(self.config, kind, layout)
 
+    @cached_property
+    def shipped(self):
+        """The search's inputs as a pool's workers get them, made once (``qml.runs.search_units``)."""
+        from qml.runs.search_units import search_inputs
+
+        return search_inputs(self)
+
 
 def _executor(config: SearchConfig, kind: str, layout):
     from qml.backends import make_executor
@@ -176,7 +183,8 @@ def search_run(out: Path, config: SearchConfig | None = None, *, resume: bool = 
             folder.write_config(config)
             record(folder, config, files={"space": config.space}, device=config.device, data=config.data_file)
         if pool is not None:
-            pool.start()  # a resumed search checked its folder first
+            if resume:  # a new search started it before making its folder
+                pool.start()
             say(f"on {pool.describe()} (started in {pool.startup_s:.1f} s)")
         return _search(Search(folder, config, say, space, pool), quiet)
 
@@ -385,10 +393,10 @@ def _pick_finalist(s: Search, key: str, short_list: list[Candidate], incumbent: 
     if s.pool is None:
         outcomes = [finalist_outcome(s, name, rc) for name, rc in zip(names, configs, strict=True)]
     else:  # each finalist on a worker, in its own folder
-        from qml.runs.search_units import search_inputs, train_finalist
+        from qml.runs.search_units import train_finalist
 
         outcomes = s.pool.map([Unit(f"finalist {name}", train_finalist, (str(s.folder.path), s.config, name, rc))
-                               for name, rc in zip(names, configs, strict=True)], shared=[search_inputs(s)])
+                               for name, rc in zip(names, configs, strict=True)], shared=[s.shipped])
     rows, correct = [], []
     for i, (candidate, (accuracy, right)) in enumerate(zip(short_list, outcomes, strict=True)):
         name = names[i]
