@@ -13,7 +13,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from qml.backends.base import Capabilities, Executor, as_tensor, parameter_rows, unpack_bitarray, z_from_bits
+from qml.backends.base import (
+    Capabilities,
+    Executor,
+    TranspileCache,
+    as_tensor,
+    parameter_rows,
+    unpack_bitarray,
+    z_from_bits,
+)
 from qml.errors import InputError
 
 
@@ -36,6 +44,7 @@ class AerExecutor(Executor):
         self.noise = noise
         self._samplers: dict[int, object] = {}
         self.last_transpiled = None
+        self._transpiled = TranspileCache()
 
     @property
     def snapshot(self):
@@ -60,7 +69,8 @@ class AerExecutor(Executor):
 
     def transpile(self, module):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
-        out, _ = self.device.transpile_measured(module, self.layout, self.optimization_level)
+        out = self._transpiled.get(module, self.layout, lambda: self.device.transpile_measured(
+            module, self.layout, self.optimization_level)[0])
         self.last_transpiled = out
         return out
 

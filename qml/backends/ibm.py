@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from qml.backends.base import Capabilities, Executor, as_tensor, parameter_rows, unpack_bitarray, z_from_bits
+from qml.backends.base import (
+    Capabilities,
+    Executor,
+    TranspileCache,
+    as_tensor,
+    parameter_rows,
+    unpack_bitarray,
+    z_from_bits,
+)
 from qml.backends.ibm_device import OpenedBackend, open_device
 from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now, status_name
 from qml.device import TWO_QUBIT_GATES
@@ -62,6 +70,7 @@ class IBMExecutor(Executor):
         self.submitted = 0  # jobs this executor submitted (a resume that only fetches submits none)
         self._jobs: dict[int, Any] = {}
         self._bits: dict[int, tuple[np.ndarray, int]] = {}
+        self._transpiled = TranspileCache()
 
     def describe(self) -> str:
         return f"{self.device.name}" + (" (local testing mode)" if self.device.local else " (IBM Quantum)")
@@ -70,8 +79,12 @@ class IBMExecutor(Executor):
         """The module's circuit with its trained angles bound, inputs symbolic, measured, on the device."""
         from qml.device.device import transpile_measured
 
-        out, self.layout = transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
-                                              self.optimization_level)
+        def make():
+            out, self.layout = transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
+                                                  self.optimization_level)
+            return out
+
+        out = self._transpiled.get(module, self.layout, make)
         self.last_transpiled = out
         return out
 
