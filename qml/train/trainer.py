@@ -25,6 +25,7 @@ RAW_LOGIT_SCALE, NORM_LOGIT_SCALE = 5.0, 1.0
 @dataclass
 class _Injection:
     injector: torch.nn.Module | None = None
+    measurer: object | None = None
 
 
 class QuantumClassifier(torch.nn.Module):
@@ -71,7 +72,20 @@ class QuantumClassifier(torch.nn.Module):
         """The ``NoiseInjector`` in use, or None."""
         return self._noise.injector
 
+    def set_measurer(self, measurer) -> None:
+        """Measure ⟨Z⟩ with ``measurer(qmodule, x, training)`` instead of the simulator, in training and evaluation
+        (on-chip training: ``qml.runs.onchip``); its output carries the gradient it measured. None to stop.
+        The trainer checkpoints its ``state_dict()``, calls ``after_backward(grad)`` after every step and
+        ``end_epoch(epoch)`` after every epoch."""
+        self._noise.measurer = measurer
+
+    @property
+    def measurer(self):
+        return self._noise.measurer
+
     def measure(self, x: Tensor) -> Tensor:
+        if self.measurer is not None:
+            return self.measurer(self.qmodule, x, self.training)
         if self.injector is not None and (self.training or self.noisy_eval):
             return self.injector.to(self.qmodule.theta.device)(x)
         return self.qmodule(x)
@@ -267,6 +281,8 @@ class Trainer:
                 sched.load_state_dict(state["scheduler"])
                 gen.set_state(state["rng"])
                 noise_gen.set_state(state["noise_rng"])
+                if self.model.measurer is not None:
+                    self.model.measurer.load_state_dict(state["measurer"])
             except (KeyError, RuntimeError, ValueError) as exc:
                 raise InputError(f"checkpoint {checkpoint} does not match this run's model or config: "
                                  f"{str(exc).splitlines()[0]}") from None
@@ -282,11 +298,16 @@ class Trainer:
                     self.model.set_noise(self.noise.with_factor(cfg.factor_at(epoch)))
                 metrics = self._epoch(epoch, data, gen, opt, sched, bar)
                 result.history.append(metrics)
+                if self.model.measurer is not None:
+                    self.model.measurer.end_epoch(metrics.epoch)
                 if checkpoint is not None:
-                    save_checkpoint(checkpoint, {
-                        "model": self.model.state_dict(), "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "rng": gen.get_state(), "noise_rng": noise_gen.get_state(),
-                        "epoch": epoch + 1, "history": [asdict(m) for m in result.history]})
+                    state = {"model": self.model.state_dict(), "optimizer": opt.state_dict(),
+                             "scheduler": sched.state_dict(), "rng": gen.get_state(),
+                             "noise_rng": noise_gen.get_state(), "epoch": epoch + 1,
+                             "history": [asdict(m) for m in result.history]}
+                    if self.model.measurer is not None:
+                        state["measurer"] = self.model.measurer.state_dict()
+                    save_checkpoint(checkpoint, state)
                 if on_epoch is not None:
                     on_epoch(metrics)
         finally:
@@ -307,6 +328,8 @@ class Trainer:
                 loss = loss + cfg.quant_lambda * post.quant_loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if self.model.measurer is not None:
+                self.model.measurer.after_backward(self.model.qmodule.theta.grad)
             opt.step()
             sched.step()
             total_loss += loss.item() * len(idx)
