@@ -44,6 +44,15 @@ def register(sub) -> None:
     noise.add_argument("--norm", action="store_true", help="post-measurement normalisation")
     noise.add_argument("--quant", type=levels_arg, metavar="LEVELS", help="post-measurement quantization levels")
     noise.add_argument("--quant-lambda", type=float, default=0.1, help="weight of the quantization MSE (default 0.1)")
+    chip = p.add_argument_group("on-chip training (QOC): gradients measured by parameter shift on a backend")
+    chip.add_argument("--on", metavar="BACKEND", help="train on torch, torch:DEVICE, aer:DEVICE (the device's Aer "
+                                                      "twin), ibm_NAME (IBM Quantum) or fake:ibm_NAME (local mode)")
+    chip.add_argument("--shots", type=positive_int, help="shots per circuit (default 1024)")
+    chip.add_argument("--grad-prune", type=float, metavar="RATIO",
+                      help="QOC's probabilistic gradient pruning: share of the gradients left out in each pruning "
+                           "step (default 0.5; 0 measures every gradient at every step)")
+    chip.add_argument("--prune-windows", metavar="A,P", help="accumulation and pruning windows in steps (default 1,2)")
+    chip.add_argument("--yes", action="store_true", help="do not ask before training on IBM Quantum")
     p.add_argument("--out", type=Path, help="run folder: config, metrics, checkpoints, weights, circuit as QASM 3 "
                                             "(default runs/train-TASK-CIRCUIT, a new one each time)")
     p.add_argument("--resume", action="store_true", help="continue the killed run in --out from its checkpoint")
@@ -55,8 +64,13 @@ def _config_from_args(args: argparse.Namespace):
     from qml.runs import RunConfig
     from qml.train import TrainConfig
 
-    if args.device is None and (args.layout or args.noise_factor != 1.0 or args.noise_schedule != "constant"):
-        raise InputError("--layout, --noise-factor and --noise-schedule need --device")
+    if args.device is None and (args.noise_factor != 1.0 or args.noise_schedule != "constant"):
+        raise InputError("--noise-factor and --noise-schedule need --device")
+    if args.device is None and args.on is None and args.layout:
+        raise InputError("--layout needs --device (noise injection) or --on (on-chip training)")
+    if args.on is not None and args.device is not None:
+        raise InputError("--on trains on the backend itself: drop --device (no noise is injected)")
+    onchip = _onchip_from_args(args)
     train = TrainConfig(args.epochs, args.batch_size, args.lr, args.weight_decay, seed=args.seed,
                         device=args.torch_device, noise_factor=args.noise_factor,
                         noise_schedule=args.noise_schedule, quant_lambda=args.quant_lambda)
@@ -65,7 +79,29 @@ def _config_from_args(args: argparse.Namespace):
         circuit = str(Path(circuit).resolve())  # the run must find its circuit from any folder
     task, data_file = task_and_data(args)
     return RunConfig(task, circuit, args.blocks, train, args.device, args.layout, args.norm, args.quant,
-                     None if args.data_dir is None else str(Path(args.data_dir).resolve()), data_file=data_file)
+                     None if args.data_dir is None else str(Path(args.data_dir).resolve()), data_file=data_file,
+                     onchip=onchip)
+
+
+def _onchip_from_args(args: argparse.Namespace):
+    from qml.runs.config import OnChipConfig
+
+    if args.on is None:
+        given = [flag for flag, value in (("--shots", args.shots), ("--grad-prune", args.grad_prune),
+                                          ("--prune-windows", args.prune_windows)) if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} need(s) --on BACKEND (on-chip training)")
+        return None
+    windows = (1, 2)
+    if args.prune_windows is not None:
+        try:
+            windows = tuple(int(v) for v in args.prune_windows.split(","))
+        except ValueError:
+            windows = ()
+        if len(windows) != 2:
+            raise InputError(f"--prune-windows must be two positive integers A,P, got {args.prune_windows!r}")
+    ratio = 0.5 if args.grad_prune is None else args.grad_prune
+    return OnChipConfig(args.on, args.shots or 1024, ratio, *windows)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,10 +111,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--resume needs --out RUN, the run folder to continue")
     config = None if args.resume else _config_from_args(args)
     out = args.out or default_out(Path("runs") / f"train-{config.task}-{Path(config.circuit).stem}")
-    outcome = train_run(config, out, resume=args.resume, progress=False if args.quiet else None)
+    from qml.runs.onchip import confirm_on_terminal
+
+    outcome = train_run(config, out, resume=args.resume, progress=False if args.quiet else None,
+                        confirm=None if args.yes else confirm_on_terminal)
     last = outcome.result.history[-1]
     print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
           f"valid accuracy {last.valid_accuracy:.4f}")
-    print(f"test accuracy {outcome.result.test_accuracy:.4f}" + (" (noise-free)" if outcome.noise else ""))
+    measurer = outcome.model.measurer
+    where = f" (on {measurer.config.backend}, {measurer.config.shots} shots)" if measurer else (
+        " (noise-free)" if outcome.noise else "")
+    print(f"test accuracy {outcome.result.test_accuracy:.4f}{where}")
+    if measurer is not None:
+        cost = measurer.cost()
+        print(f"on-chip: {cost['circuits']:,} circuits, {cost['executions']:,} executions")
     print(f"wrote {out}")
     return 0

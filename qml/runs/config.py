@@ -16,6 +16,30 @@ from qml.train import TrainConfig
 
 
 @dataclass
+class OnChipConfig:
+    """On-chip training (QOC): gradients measured by parameter shift on ``backend`` (``torch``, ``torch:DEVICE``,
+    ``aer:DEVICE``, ``ibm:ibm_NAME`` or ``ibm:fake:ibm_NAME``) with ``shots`` per circuit; QOC's probabilistic
+    gradient pruning skips a fraction ``prune_ratio`` of the gradients in each pruning step (0: none)."""
+
+    backend: str
+    shots: int = 1024
+    prune_ratio: float = 0.5
+    accumulate_window: int = 1
+    prune_window: int = 2
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.shots, int) or isinstance(self.shots, bool) or self.shots < 1:
+            raise InputError(f"shots must be a positive integer, got {self.shots!r}")
+        _ = self.schedule  # checks the ratio and windows
+
+    @property
+    def schedule(self):
+        from qml.train.gradient_pruning import PruningSchedule
+
+        return PruningSchedule(self.prune_ratio, self.accumulate_window, self.prune_window)
+
+
+@dataclass
 class RunConfig:
     """A trained circuit: task, circuit, training settings, device noise and post-processing."""
 
@@ -32,8 +56,9 @@ class RunConfig:
     space_options: dict | None = None
     gene: list[int] | None = None
     data_file: str | None = None  # the user's .npz (then ``task`` is only its name)
+    onchip: OnChipConfig | None = None  # trained on a backend by parameter shift (None: backprop on the simulator)
 
-    ADDED_LATER = ("data_file",)
+    ADDED_LATER = ("data_file", "onchip")
 
     def __post_init__(self) -> None:
         if self.blocks < 1:
@@ -42,6 +67,8 @@ class RunConfig:
             raise InputError(f"quant_levels must be 2 to 64, got {self.quant_levels}")
         if self.gene is not None and self.space is None:
             raise InputError("a gene needs the design space it belongs to (field 'space')")
+        if self.onchip is not None and self.device_name is not None:
+            raise InputError("on-chip training measures the device itself: it takes no injected noise (--device)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
