@@ -5,9 +5,14 @@ wire i comes from clbit i (``measure_all`` on the logical circuit, so routing ca
 
 Only the qubits the transpiled circuit touches are simulated: the circuit is renumbered onto them and run with the
 noise model of that region of the device (``Device.region``), which holds exactly the errors those qubits see. A
-4-qubit circuit on a 133-qubit twin costs what it costs on a 5-qubit one."""
+4-qubit circuit on a 133-qubit twin costs what it costs on a 5-qubit one.
+
+``mitigated_expectations`` adds the circuits of a ``qml.backends.mitigation.MitigationPlan`` (readout calibration,
+folded copies for ZNE), built on the same simulated qubits, to the same ``run``."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -20,8 +25,8 @@ from qml.backends.base import (
     as_tensor,
     parameter_rows,
     unpack_bitarray,
-    z_from_bits,
 )
+from qml.backends.mitigation import METHODS, RAW, Mitigated, Mitigation, MitigationPlan
 from qml.errors import InputError
 
 
@@ -31,6 +36,7 @@ class AerExecutor(Executor):
 
     name = "aer"
     capabilities = Capabilities(exact=False, sampled=True, noise_factor=False, layout=True)
+    mitigation_methods = METHODS  # what --mitigate may ask of it (executors without the attribute: nothing)
 
     def __init__(self, device, layout=None, *, seed: int | None = 0, optimization_level: int = 1,
                  pub_size: int = 256, noise: bool = True) -> None:
@@ -84,24 +90,41 @@ class AerExecutor(Executor):
         return compact(transpiled, qubits), qubits
 
     def expectations(self, module, x: Tensor | None, shots: int | None = 1024) -> Tensor:
+        return as_tensor(self._run(module, x, shots, None).z[RAW], module.theta)
+
+    def mitigated_expectations(self, module, x: Tensor | None, shots: int | None, mitigation: Mitigation,
+                               log: Callable[[str], None] | None = None) -> Mitigated:
+        """⟨Z⟩ raw and mitigated (``Mitigated.z``: method -> (B, n_wires) array): the calibration and folded
+        circuits go in the same sampler run as the evaluation's; ``log`` gets their cost before it starts."""
+        mitigation.check_available()
+        return self._run(module, x, shots, mitigation, log)
+
+    def _run(self, module, x: Tensor | None, shots: int | None, mitigation: Mitigation | None,
+             log: Callable[[str], None] | None = None) -> Mitigated:
         if shots is None:
             raise InputError("the aer executor samples: give a number of shots")
         x, _ = module.check_input(x)
         transpiled, region = self._on_active_qubits(self.transpile(module))
         rows = parameter_rows(transpiled, x)
         n = module.n_wires
-        if rows.shape[1] == 0:
-            pubs = [(transpiled,)]
-            batch = 1 if x is None else x.shape[0]
-        else:
-            pubs = [(transpiled, rows[i:i + self.pub_size]) for i in range(0, len(rows), self.pub_size)]
-            batch = len(rows)
+        batch = len(rows) if rows.shape[1] else (1 if x is None else x.shape[0])
+        plan = MitigationPlan(transpiled, mitigation)
+        if mitigation is not None and log is not None:
+            log(f"{self.describe()}: {plan.cost(batch, shots)}")
+        pubs, keys = [], []
+        for key, variant in plan.variants.items():
+            if variant.per_input and rows.shape[1]:
+                chunks = [(variant.circuits[0], rows[i:i + self.pub_size]) for i in range(0, len(rows), self.pub_size)]
+            else:
+                chunks = [(circuit,) for circuit in variant.circuits]
+            pubs += chunks
+            keys += [key] * len(chunks)
         result = self.sampler(shots, region).run(pubs, shots=shots).result()
-        z = []
-        for pub in result:
-            bits = unpack_bitarray(pub.data.meas.array, n)
-            z.append(z_from_bits(bits.astype(np.float64)).reshape(-1, n))
-        values = np.concatenate(z)
-        if values.shape[0] == 1 and batch > 1:
-            values = np.repeat(values, batch, 0)
-        return as_tensor(values, module.theta)
+        parts: dict[str, list[np.ndarray]] = {}
+        for key, pub in zip(keys, result, strict=True):
+            parts.setdefault(key, []).append(unpack_bitarray(pub.data.meas.array, n).reshape(-1, shots, n))
+        bits = {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        for key, variant in plan.variants.items():
+            if variant.per_input and bits[key].shape[0] == 1 and batch > 1:
+                bits[key] = np.repeat(bits[key], batch, 0)
+        return plan.estimate(bits)

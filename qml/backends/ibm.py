@@ -6,6 +6,10 @@ of at most ``max_rows_per_job`` rows, all jobs in one ``Batch``. ``fake:ibm_NAME
 testing mode. With a ``HardwareFolder`` job ids reach disk before the first wait and a second call resumes (see
 ``qml.backends.jobs``): live jobs are fetched by id, local ones without a stored result are run again (a stored
 result that cannot be read back counts as missing).
+
+``mitigated_expectations`` adds a ``MitigationPlan``'s circuits (readout calibration, ZNE folds of the same
+transpiled circuit) to the same Batch as jobs of their own, recorded in the ledger like the others; the cost
+confirmation counts them.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ from qml.backends.base import (
     as_tensor,
     parameter_rows,
     unpack_bitarray,
-    z_from_bits,
 )
 from qml.backends.ibm_device import OpenedBackend, open_device
 from qml.backends.jobs import FINAL_FAILED, HardwareFolder, JobRecord, Ledger, now, status_name
+from qml.backends.mitigation import CAL, METHODS, RAW, Mitigated, Mitigation, MitigationPlan
 from qml.device import TWO_QUBIT_GATES
 from qml.errors import IBMError, InputError
 
@@ -48,6 +52,7 @@ def wait_result(job, poll_interval: float = POLL_SECONDS):
 class IBMExecutor(Executor):
     name = "ibm"
     capabilities = Capabilities(exact=False, sampled=True, noise_factor=False, layout=True)
+    mitigation_methods = METHODS
 
     def __init__(self, device: OpenedBackend, layout=None, *, folder: HardwareFolder | None = None,
                  seed: int | None = 0, optimization_level: int = 1, max_rows_per_job: int | None = None,
@@ -89,63 +94,84 @@ class IBMExecutor(Executor):
         return out
 
     def expectations(self, module, x: Tensor | None, shots: int | None = DEFAULT_SHOTS) -> Tensor:
+        return as_tensor(self._run(module, x, shots, None).z[RAW], module.theta)
+
+    def mitigated_expectations(self, module, x: Tensor | None, shots: int | None, mitigation: Mitigation,
+                               log: Callable[[str], None] | None = None) -> Mitigated:
+        """⟨Z⟩ raw and mitigated (``Mitigated.z``: method -> (B, n_wires) array); the extra circuits' cost goes
+        through the same confirmation as the evaluation's (``log`` defaults to the executor's)."""
+        mitigation.check_available()
+        return self._run(module, x, shots, mitigation, log)
+
+    def _run(self, module, x, shots, mitigation: Mitigation | None, log=None) -> Mitigated:
         shots = shots or DEFAULT_SHOTS
         x, _ = module.check_input(x)
         circuit = self.transpile(module)
         rows = parameter_rows(circuit, x)
-        bits = self.sample(circuit, rows, shots, module.n_wires)
-        z = z_from_bits(bits.astype(np.float64))
+        plan = MitigationPlan(circuit, mitigation)
+        bits = self.sample_plan(plan, rows, shots, module.n_wires, log)
         if rows.shape[1] == 0 and x is not None and x.shape[0] > 1:
-            z = np.repeat(z, x.shape[0], 0)
-        return as_tensor(z, module.theta)
+            bits = {k: v if k == CAL else np.repeat(v, x.shape[0], 0) for k, v in bits.items()}
+        return plan.estimate(bits)
 
     # -- the jobs --------------------------------------------------------------------------------------------------
     def sample(self, circuit, rows: np.ndarray, shots: int, n_bits: int) -> np.ndarray:
-        """Bits (rows, shots, n_bits) for every parameter row: planned, submitted, resumed, collected."""
-        digest = self._digest(rows, shots)
+        """Bits (rows, shots, n_bits) of ``circuit`` for every parameter row: planned, submitted, resumed, collected."""
+        return self.sample_plan(MitigationPlan(circuit, None), rows, shots, n_bits)[RAW]
+
+    def sample_plan(self, plan: MitigationPlan, rows: np.ndarray, shots: int, n_bits: int,
+                    log: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+        """Bits of every circuit of ``plan`` — (rows, shots, n_bits) for those run per input, (circuits, shots,
+        n_bits) for readout calibration — planned, submitted, resumed, collected."""
+        digest = self._digest(rows, shots, plan.mitigation)
         ledger = self.folder.load() if self.folder else None
         if ledger is not None and ledger.inputs_sha256 != digest:
+            had = Mitigation.from_dict(ledger.mitigation) if ledger.mitigation else "none"
             raise InputError(f"{self.folder.path} holds jobs for other inputs or settings ({ledger.n_inputs} inputs "
-                             f"of split {ledger.split!r}, {ledger.shots} shots); run with the same settings, or "
-                             f"remove that folder to start over")
+                             f"of split {ledger.split!r}, {ledger.shots} shots, mitigation {had}); run with the same "
+                             f"settings, or remove that folder to start over")
         resumed = ledger is not None
         if not resumed:
-            ledger = self._plan(len(rows), shots, digest)
+            ledger = self._plan(plan, len(rows), shots, digest)
         self.ledger = ledger
         self._read_stored(ledger)
         todo = self._todo(ledger)
         if todo:
-            if resumed:
-                circuit = self.folder.load_circuit() or circuit  # submit what the earlier jobs ran
-            self._approve(circuit, ledger, todo)
+            stored = self.folder.load_circuit() if resumed else None
+            if stored is not None:  # submit what the earlier jobs ran, and its folds and calibration
+                plan = MitigationPlan(stored, plan.mitigation)
+            self._approve(plan, ledger, todo, log or self.log)
             if self.folder is not None:
                 self.folder.save(ledger)
-                self.folder.save_circuit(circuit)
-            self._submit(circuit, rows, ledger, todo)
+                self.folder.save_circuit(plan.circuit)
+            self._submit(plan, rows, ledger, todo)
         else:
             self._save(ledger)  # ids found by their tags reach disk before any wait
-        out = []
+        out: dict[str, list[np.ndarray]] = {}
         for record in ledger.jobs:
             packed, num_bits = self._collect(record)
-            out.append(unpack_bitarray(packed, n_bits).reshape(record.rows, shots, n_bits))
-        return np.concatenate(out)
+            out.setdefault(record.circuit, []).append(
+                unpack_bitarray(packed, n_bits).reshape(record.rows, shots, n_bits))
+        return {key: np.concatenate(parts) for key, parts in out.items()}
 
-    def _digest(self, rows: np.ndarray, shots: int) -> str:
+    def _digest(self, rows: np.ndarray, shots: int, mitigation: Mitigation | None = None) -> str:
         h = hashlib.sha256(np.ascontiguousarray(rows, dtype=np.float64).tobytes())
         h.update(f"{rows.shape}|{shots}|{self.layout}|{self.device.spec}".encode())
+        if mitigation is not None:  # without, the digest of the ledgers written before mitigation
+            h.update(repr(mitigation.to_dict()).encode())
         return h.hexdigest()
 
-    def _plan(self, n_rows: int, shots: int, digest: str) -> Ledger:
+    def _plan(self, plan: MitigationPlan, n_rows: int, shots: int, digest: str) -> Ledger:
         per_job = self.max_rows_per_job or max(1, MAX_EXECUTIONS // shots)
         if per_job * shots > 2 * MAX_EXECUTIONS:
             raise InputError(f"--max-rows-per-job {per_job} x {shots} shots exceeds the service's 10 million "
                              f"executions per job")
         run_tag = uuid.uuid4().hex[:12]
-        jobs = [JobRecord(k, start, min(start + per_job, n_rows), tag=f"qml-{run_tag}-job{k}")
-                for k, start in enumerate(range(0, n_rows, per_job))]
+        jobs = [JobRecord(k, start, stop, tag=f"qml-{run_tag}-job{k}", circuit=key)
+                for k, (key, start, stop) in enumerate(plan.spans(n_rows, per_job))]
         return Ledger(self.device.spec, self.device.name, self.device.local, shots,
                       self.context.get("split", "test"), n_rows, self.context.get("limit"), list(self.layout or []),
-                      per_job, digest, jobs=jobs)
+                      per_job, digest, jobs=jobs, mitigation=plan.mitigation.to_dict() if plan.mitigation else None)
 
     def _read_stored(self, ledger: Ledger) -> None:
         """Read the stored results; a damaged one counts as missing, saying so (fetched again by id, or re-run)."""
@@ -183,18 +209,21 @@ class IBMExecutor(Executor):
             record.job_id, record.status = found[0].job_id(), "QUEUED"
             self.log(f"job {record.index}: found {record.job_id} by its tag (submitted before the last crash)")
 
-    def _approve(self, circuit, ledger: Ledger, todo: list[JobRecord]) -> None:
+    def _approve(self, plan: MitigationPlan, ledger: Ledger, todo: list[JobRecord], log) -> None:
+        circuit = plan.circuit
         rows = sum(r.rows for r in todo)
         ops = circuit.count_ops()
         two_q = sum(n for g, n in ops.items() if g in TWO_QUBIT_GATES)
         cost = (f"{self.describe()}: {rows} circuits x {ledger.shots} shots = {rows * ledger.shots:,} executions in "
                 f"{len(todo)} job(s) of at most {ledger.max_rows_per_job} rows; physical qubits {ledger.layout}, "
                 f"depth {circuit.depth()}, {two_q} two-qubit gates per circuit")
-        self.log(cost)
+        if plan.mitigation is not None:
+            cost += f"; {plan.cost(ledger.n_inputs, ledger.shots)}"
+        log(cost)
         if self.confirm is not None and not self.confirm(cost):
-            raise InputError("not submitted (answer y to the prompt, or pass --yes)")
+            raise InputError("not submitted (answer y to the prompt, or pass --yes; off a terminal nothing is asked)")
 
-    def _submit(self, circuit, rows: np.ndarray, ledger: Ledger, todo: list[JobRecord]) -> None:
+    def _submit(self, plan: MitigationPlan, rows: np.ndarray, ledger: Ledger, todo: list[JobRecord]) -> None:
         from qiskit_ibm_runtime import Batch, SamplerV2
 
         with self.device.errors(f"submitting to {self.device.name}"), warnings.catch_warnings():
@@ -206,15 +235,20 @@ class IBMExecutor(Executor):
                         sampler.options.simulator.seed_simulator = 1 + self.seed * 100_003 + record.index
                     else:
                         sampler.options.environment.job_tags = [record.tag]
+                    variant = plan.variants[record.circuit]
+                    if variant.per_input:
+                        pubs = [(variant.circuits[0], rows[record.start:record.stop])]
+                    else:
+                        pubs = [(c,) for c in variant.circuits[record.start:record.stop]]
                     record.status = "SUBMITTING"
                     self._save(ledger)
-                    job = sampler.run([(circuit, rows[record.start:record.stop])], shots=ledger.shots)
+                    job = sampler.run(pubs, shots=ledger.shots)
                     record.job_id, record.submitted_at = job.job_id(), now()
                     record.status = "QUEUED" if not self.device.local else status_name(job.status())
                     self._jobs[record.index] = job
                     self.submitted += 1
                     self._save(ledger)
-                    self.log(f"job {record.index}: submitted {record.job_id} (rows {record.start}-{record.stop - 1})")
+                    self.log(f"job {record.index}: submitted {record.job_id} ({record.describe()})")
 
     def _collect(self, record: JobRecord) -> tuple[np.ndarray, int]:
         if record.index in self._bits:
@@ -235,8 +269,11 @@ class IBMExecutor(Executor):
                     raise IBMError(f"job {record.index} ({record.job_id}) ended {record.status} on "
                                    f"{self.device.name}; submit it again with --resubmit-failed") from None
                 raise
-            meas = result[0].data.meas  # measure_all's register
-            packed, num_bits = np.asarray(meas.array), int(meas.num_bits)
+            if record.circuit == CAL:  # one PUB per calibration circuit: (circuits, shots, bytes)
+                packed = np.stack([np.asarray(pub.data.meas.array) for pub in result])
+            else:
+                packed = np.asarray(result[0].data.meas.array)  # measure_all's register
+            num_bits = int(result[0].data.meas.num_bits)
         self._bits[record.index] = (packed, num_bits)
         if self.folder is not None:
             self.folder.save_bits(record.index, packed, num_bits, record.job_id)

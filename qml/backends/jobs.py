@@ -43,7 +43,9 @@ def folder_name(backend: str) -> str:
 
 @dataclass
 class JobRecord:
-    """One job: rows ``start:stop`` of the inputs; its id once submitted (earlier ids of re-run local jobs)."""
+    """One job: rows ``start:stop`` of the inputs; its id once submitted (earlier ids of re-run local jobs).
+    ``circuit`` names what it runs (``qml.backends.mitigation``): ``raw``, the evaluated circuit; ``foldN``, its
+    copy folded to N times the two-qubit gates (ZNE); ``cal``, readout calibration circuits ``start:stop``."""
 
     index: int
     start: int
@@ -53,10 +55,18 @@ class JobRecord:
     submitted_at: str | None = None
     tag: str | None = None
     previous_ids: list[str] = field(default_factory=list)
+    circuit: str = "raw"
 
     @property
     def rows(self) -> int:
         return self.stop - self.start
+
+    def describe(self) -> str:
+        """``rows 0-7``; ``x3 rows 0-7`` for a ZNE fold; ``calibration 0-7`` for readout calibration circuits."""
+        span = f"{self.start}-{self.stop - 1}"
+        if self.circuit == "cal":
+            return f"calibration {span}"
+        return f"rows {span}" if self.circuit == "raw" else f"x{self.circuit[4:]} rows {span}"
 
 
 @dataclass
@@ -75,6 +85,7 @@ class Ledger:
     inputs_sha256: str  # of the parameter rows and the transpiled circuit: a resume must send the same thing
     created_at: str = field(default_factory=now)
     jobs: list[JobRecord] = field(default_factory=list)
+    mitigation: dict | None = None  # ``Mitigation.to_dict()`` of the jobs' extra circuits; None: the raw ones alone
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -237,33 +248,48 @@ def list_folders(run: Path) -> list[Path]:
 
 
 def report_markdown(run: Path, record: dict) -> str:
-    """Accuracy on the device next to the run's noise-free and Aer-twin figures (``result.json``, ``eval.jsonl``)."""
+    """Accuracy on the device next to the run's noise-free and Aer-twin figures (``result.json``, ``eval.jsonl``),
+    one row per estimate (raw, and each error mitigation), each with the number of inputs it was measured on."""
     rows = []
     result = optional_json(run / "result.json")
     if result is not None and isinstance(result.get("test_accuracy"), (int, float)):
-        rows.append(("noise-free (training run)", "test", "all", "exact", result["test_accuracy"]))
+        size = record.get("test_size")
+        rows.append(("noise-free (training run)", None, "test", f"{size} (all)" if size else "all", "exact",
+                     result["test_accuracy"]))
     eval_path = run / "eval.jsonl"
     if eval_path.is_file():
         for line in eval_path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 e = json.loads(line)
                 label = e["backend"] + (" (Aer twin)" if str(e["backend"]).startswith("aer") else "")
-                rows.append((label, e.get("split", "test"), e.get("n", "?"), e.get("shots") or "exact",
-                             float(e["accuracy"])))
-            except (ValueError, KeyError, TypeError):
+                rows.append((label, e.get("mitigation"), e.get("split", "test"), e.get("n", "?"),
+                             e.get("shots") or "exact", float(e["accuracy"])))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
     mode = "local testing mode" if record["local"] else "IBM Quantum"
-    rows.append((f"**{record['backend']}** ({mode})", record["split"], record["n"], record["shots"],
-                 record["accuracy"]))
+    label = f"**{record['backend']}** ({mode})"
+    rows.append((label, None, record["split"], record["n"], record["shots"], record["accuracy"]))
+    for m in record.get("mitigated") or []:
+        rows.append((label, m["mitigation"], record["split"], record["n"], record["shots"], m["accuracy"]))
     lines = [f"# {record['backend']}: accuracy on hardware", "",
              f"Run `{run}`; device `{record['device']}`, physical qubits {record['layout']}, "
              f"{len(record['jobs'])} job(s), finished {record['finished_at']}.", "",
-             "| backend | split | inputs | shots | accuracy |", "|---|---|---|---|---|"]
-    lines += [f"| {b} | {s} | {n} | {shots} | {acc:.4f} |" for b, s, n, shots, acc in rows]
+             "| backend | mitigation | split | inputs | shots | accuracy |", "|---|---|---|---|---|---|"]
+    lines += [f"| {b} | {m or 'none'} | {s} | {n} | {shots} | {acc:.4f} |" for b, m, s, n, shots, acc in rows]
+    sizes = sorted({str(n) for _, _, _, n, _, _ in rows}, key=lambda v: (len(v), v))
+    if len(sizes) > 1:
+        lines += ["", f"The rows are measured on different numbers of inputs ({', '.join(sizes)}; each the first "
+                      "inputs of its split): accuracies on different inputs differ by sampling alone, and only rows "
+                      "with the same inputs compare input by input."]
     t = record.get("transpiled") or {}
     if t:
         ops = ", ".join(f"{k} {v}" for k, v in sorted(t.get("ops", {}).items()))
         lines += ["", f"Transpiled circuit: depth {t.get('depth')}; {ops}."]
+    mitigated = [m for m in record.get("mitigated") or [] if "executions" in m]
+    if mitigated:
+        spent = "; ".join(f"{m['mitigation']} {m['executions']:,}" for m in mitigated)
+        lines += ["", f"Executions (circuits x shots) each estimate rests on: raw {record['n'] * record['shots']:,}; "
+                      f"{spent}."]
     lines += ["", "Job ids: " + ", ".join(f"`{j}`" for j in record["jobs"]), ""]
     return "\n".join(lines)
 

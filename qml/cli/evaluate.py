@@ -1,4 +1,6 @@
-"""``qml eval RUN --backend aer:ibm_quito --shots 1024``: a trained run's accuracy on a backend."""
+"""``qml eval RUN --backend aer:ibm_quito --shots 1024 [--mitigate readout,zne]``: a trained run's accuracy on a
+backend; with error mitigation, the raw accuracy and each mitigated one, one line (and one eval.jsonl record)
+each."""
 
 from __future__ import annotations
 
@@ -21,14 +23,35 @@ def register(sub) -> None:
     p.add_argument("--noise-factor", type=noise_factor_arg, default=1.0,
                    help="noise factor for torch:DEVICE (default 1; aer and ibm run the device as calibrated)")
     p.add_argument("--seed", type=int, default=0)
+    add_mitigation_args(p)
     p.set_defaults(handler=run)
+
+
+def add_mitigation_args(p) -> None:
+    """``--mitigate readout,zne`` (repeatable), ``--zne-scales``, ``--zne-fit``: shared by qml eval and qml run."""
+    p.add_argument("--mitigate", action="append", metavar="METHODS",
+                   help="error mitigation, reported next to the raw accuracy: readout (mthree; pip install "
+                        "'qml-robust[mitigation]'), zne (zero-noise extrapolation by folding two-qubit gates), or "
+                        "readout,zne; repeatable")
+    p.add_argument("--zne-scales", metavar="S,S,..", help="ZNE noise scale factors, odd integers (default 1,3,5)")
+    p.add_argument("--zne-fit", metavar="FIT", help="ZNE extrapolation: linear (default) or richardson")
+
+
+def mitigation_of(args: argparse.Namespace):
+    from qml.backends.mitigation import Mitigation
+
+    return Mitigation.parse(args.mitigate, args.zne_scales, args.zne_fit)
 
 
 def run(args: argparse.Namespace) -> int:
     from qml.runs import evaluate_run
 
     e = evaluate_run(args.run, args.backend, shots=args.shots, layout=args.layout, split=args.split,
-                     limit=args.limit, noise_factor=args.noise_factor, seed=args.seed)
-    print(f"{e.description}: {e.split} accuracy {e.accuracy:.4f} on {e.n} inputs"
-          + (f" x {e.shots} shots" if e.shots else "") + f" ({e.seconds:.1f} s)")
+                     limit=args.limit, noise_factor=args.noise_factor, seed=args.seed, mitigation=mitigation_of(args),
+                     say=print)
+    for row in (e, *e.mitigated):
+        print(f"{row.label}: {row.split} accuracy {row.accuracy:.4f} on {row.n} inputs"
+              + (f" x {row.shots} shots" if row.shots else "")
+              + (f", {row.executions:,} executions" if row.mitigated or row.mitigation else "")
+              + f" ({row.seconds:.1f} s)")
     return 0

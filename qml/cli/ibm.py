@@ -16,6 +16,7 @@ from qml.errors import FileError, IBMError, InputError
 
 def register(sub) -> None:
     from qml.cli.args import layout_arg, positive_int
+    from qml.cli.evaluate import add_mitigation_args
 
     ibm = sub.add_parser("ibm", help="IBM Quantum account (login)",
                          description="Manage the IBM Quantum account qml uses for qml run and qml noise snapshot.")
@@ -45,6 +46,7 @@ def register(sub) -> None:
     p.add_argument("--token-file", type=Path, metavar="PATH", help="read the IBM Quantum token from this file")
     p.add_argument("--resubmit-failed", action="store_true", help="submit again jobs that ended ERROR or CANCELLED")
     p.add_argument("--seed", type=int, default=0, help="simulator seed in local testing mode (default 0)")
+    add_mitigation_args(p)
     p.set_defaults(handler=run_run)
 
     j = sub.add_parser("jobs", help="status of the hardware jobs of a run",
@@ -75,25 +77,32 @@ def run_login(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace, ledger) -> tuple[int, str, int | None]:
-    """Shots, split and limit: as given, else as the jobs already submitted were, else the defaults."""
+def _settings(args: argparse.Namespace, ledger, mitigation):
+    """Shots, split, limit and mitigation: as given, else as the jobs already submitted were, else the defaults."""
+    from qml.backends.mitigation import Mitigation
+
     if ledger is None:
-        return args.shots or 1024, args.split or "test", args.limit
+        return args.shots or 1024, args.split or "test", args.limit, mitigation
+    kept_mitigation = Mitigation.from_dict(ledger.mitigation) if ledger.mitigation else None
     for name, given, kept in (("shots", args.shots, ledger.shots), ("split", args.split, ledger.split),
-                              ("limit", args.limit, ledger.limit)):
+                              ("limit", args.limit, ledger.limit), ("mitigate", mitigation, kept_mitigation)):
         if given is not None and given != kept:
-            raise InputError(f"the jobs in {args.run}/hardware were submitted with --{name} {kept}; resume with the "
-                             f"same value, or remove that backend's folder to start over")
-    return ledger.shots, ledger.split, ledger.limit
+            raise InputError(f"the jobs in {args.run}/hardware were submitted with --{name} {kept or 'none'}; "
+                             f"resume with the same value, or remove that backend's folder to start over")
+    return ledger.shots, ledger.split, ledger.limit, kept_mitigation
 
 
 def run_run(args: argparse.Namespace) -> int:
     from qml.backends.ibm_device import open_device, parse_spec
     from qml.backends.jobs import HardwareFolder
+    from qml.cli.evaluate import mitigation_of
     from qml.runs import load_run_config
 
     config = load_run_config(args.run)
     spec, _ = parse_spec(args.backend)
+    mitigation = mitigation_of(args)  # flags and optional dependencies are checked before the service is asked
+    if mitigation is not None:
+        mitigation.check_available()
     folder = HardwareFolder(args.run, spec)
     try:  # first: a missing token or an unreachable service is reported before any slow work
         device = open_device(spec, args.token_file)
@@ -101,16 +110,19 @@ def run_run(args: argparse.Namespace) -> int:
         _log_failure(folder, f"failed: {exc}")
         raise
     with folder.lock():  # one qml run per folder, from before the jobs are planned until the last result is in
-        return _run_locked(args, config, folder, device)
+        return _run_locked(args, config, folder, device, mitigation)
 
 
-def _run_locked(args: argparse.Namespace, config, folder, device) -> int:
+def _run_locked(args: argparse.Namespace, config, folder, device, mitigation) -> int:
+    from qml.backends.base import as_tensor
     from qml.backends.ibm import IBMExecutor
     from qml.backends.jobs import JOBS, now
     from qml.runs import load_run
 
     ledger = folder.load()
-    shots, split, limit = _settings(args, ledger)
+    shots, split, limit, mitigation = _settings(args, ledger, mitigation)
+    if mitigation is not None:
+        mitigation.check_available()  # kept from jobs.json
     _, data, model = load_run(args.run, config)
     model.eval()
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_valid, data.y_valid)
@@ -123,7 +135,11 @@ def _run_locked(args: argparse.Namespace, config, folder, device) -> int:
                            confirm=None if args.yes else _ask, log=print, resubmit_failed=args.resubmit_failed,
                            context={"split": split, "limit": limit})
     try:
-        z = executor.expectations(model.qmodule, x, shots)
+        if mitigation is None:
+            z, executions = {"raw": executor.expectations(model.qmodule, x, shots)}, {"raw": len(x) * shots}
+        else:
+            result = executor.mitigated_expectations(model.qmodule, x, shots, mitigation)
+            z, executions = result.z, result.executions
     except IBMError as exc:
         _log_failure(folder, f"failed: {exc}")
         if (folder.path / JOBS).is_file() and "--resubmit-failed" not in str(exc):
@@ -135,16 +151,23 @@ def _run_locked(args: argparse.Namespace, config, folder, device) -> int:
             print(f"qml: the job ids are in {folder.path / JOBS}; resume with: qml run {args.run} "
                   f"--backend {folder.backend}", file=sys.stderr)
         raise
-    accuracy = model.accuracy_from(z, y)
+    accuracy = {method: model.accuracy_from(as_tensor(values, model.qmodule.theta), y) for method, values in z.items()}
     t = executor.last_transpiled
     record = {"backend": folder.backend, "device": device.name, "local": device.local, "split": split, "n": len(x),
-              "limit": limit, "shots": shots, "layout": executor.layout, "accuracy": accuracy,
+              "test_size": len(data.x_test), "limit": limit, "shots": shots, "layout": executor.layout,
+              "accuracy": accuracy["raw"], "executions": executions["raw"],
+              "mitigated": [{"mitigation": m, "accuracy": accuracy[m], "executions": executions[m],
+                             "settings": mitigation.to_dict()} for m in accuracy if m != "raw"],
               "jobs": [r.job_id for r in executor.ledger.jobs], "submitted_by_last_call": executor.submitted,
               "transpiled": {"depth": t.depth(), "ops": dict(t.count_ops())}, "finished_at": now()}
     folder.write_result(record)
     report = folder.write_report(record)
-    folder.log_attempt(f"finished: accuracy {accuracy:.4f} ({executor.submitted} job(s) submitted by this call)")
-    print(f"{executor.describe()}: {split} accuracy {accuracy:.4f} on {len(x)} inputs x {shots} shots")
+    folder.log_attempt(f"finished: accuracy {accuracy['raw']:.4f} ({executor.submitted} job(s) submitted by this "
+                       f"call)")
+    for method, value in accuracy.items():
+        label = executor.describe() + ("" if method == "raw" else f", {method}-mitigated")
+        print(f"{label}: {split} accuracy {value:.4f} on {len(x)} inputs x {shots} shots"
+              + ("" if mitigation is None else f", {executions[method]:,} executions"))
     print(f"wrote {report}")
     return 0
 
@@ -158,6 +181,9 @@ def _log_failure(folder, outcome: str) -> None:
 
 
 def _ask(cost: str) -> bool:
+    """Ask before paying for hardware time: refused when nobody is at a terminal to answer (pass ``--yes``)."""
+    if not sys.stdin.isatty():
+        return False
     try:
         return input("submit? [y/N] ").strip().lower() in ("y", "yes")
     except EOFError:
@@ -168,6 +194,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     """Read only: it takes no lock, so it shows the jobs of a ``qml run`` still at work."""
     from qml.backends.ibm_device import parse_spec
     from qml.backends.jobs import RESULT, HardwareFolder, job_statuses, list_folders, optional_json
+    from qml.backends.mitigation import Mitigation
 
     if not args.run.is_dir():
         raise InputError(f"run folder {args.run} does not exist")
@@ -188,14 +215,16 @@ def run_jobs(args: argparse.Namespace) -> int:
         if not ledger.local and not looked_up:
             (service, token), looked_up = _service_for(args.token_file), True
         mode = "local testing mode" if ledger.local else "IBM Quantum"
+        mitigated = f", mitigation {Mitigation.from_dict(ledger.mitigation)}" if ledger.mitigation else ""
         print(f"{ledger.backend} ({mode}): {len(ledger.jobs)} job(s), {ledger.n_inputs} inputs of split "
-              f"{ledger.split} x {ledger.shots} shots, created {ledger.created_at}")
+              f"{ledger.split} x {ledger.shots} shots{mitigated}, created {ledger.created_at}")
         for record, status in zip(ledger.jobs, job_statuses(ledger, folder, service, token), strict=True):
-            rows = f"rows {record.start}-{record.stop - 1}"
-            print(f"  job {record.index}  {rows:<14} {record.job_id or '-':<38} {status}")
+            print(f"  job {record.index}  {record.describe():<14} {record.job_id or '-':<38} {status}")
         result = optional_json(folder.path / RESULT)
         if result is not None and "accuracy" in result:
-            print(f"  accuracy {result['accuracy']:.4f} ({result.get('finished_at', 'unknown')})")
+            mitigated = "".join(f", {m['mitigation']}-mitigated {m['accuracy']:.4f}"
+                                for m in result.get("mitigated") or [] if isinstance(m, dict) and "accuracy" in m)
+            print(f"  accuracy {result['accuracy']:.4f}{mitigated} ({result.get('finished_at', 'unknown')})")
     return 0
 
 

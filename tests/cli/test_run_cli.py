@@ -113,9 +113,10 @@ def test_fake_run_reports_accuracy_next_to_the_simulated_figures(run, capfd):
     assert result["n"] == 16 and result["shots"] == 256 and result["local"] and 0 <= result["accuracy"] <= 1
     assert result["jobs"] == [j["job_id"] for j in ledger(run)["jobs"]] and all(result["jobs"])
     report = (run / HW / "report.md").read_text()
-    assert "| noise-free (training run) | test | all | exact | 0.6100 |" in report
-    assert "| aer:ibm_quito (Aer twin) | test | 16 | 256 | 0.4375 |" in report
-    assert f"| **fake:ibm_quito** (local testing mode) | test | 16 | 256 | {result['accuracy']:.4f} |" in report
+    assert "| noise-free (training run) | none | test | 180 (all) | exact | 0.6100 |" in report
+    assert "| aer:ibm_quito (Aer twin) | none | test | 16 | 256 | 0.4375 |" in report
+    assert f"| **fake:ibm_quito** (local testing mode) | none | test | 16 | 256 | {result['accuracy']:.4f} |" in report
+    assert "different numbers of inputs (16, 180 (all);" in report
     assert {"results/job-0.npz", "results/job-1.npz", "circuit.qpy", "attempts.log"} <= files(run / HW)
 
 
@@ -188,6 +189,84 @@ def test_declining_the_prompt_submits_nothing_and_writes_nothing(run, monkeypatc
     done = _main(["run", run, "--backend", "fake:ibm_quito", "--limit", "4", "--shots", "16"], capfd)
     assert_qml_error(done, "not submitted")
     assert "4 circuits x 16 shots = 64 executions" in done.stdout
+    assert files(run) == before
+
+
+def test_a_mitigated_run_keeps_calibration_job_ids_on_disk_and_resumes(run, monkeypatch, capfd):
+    import qml.backends.ibm as ibm
+
+    argv = ["run", run, *FAKE[:-1], "--limit", "8", "--mitigate", "readout", "--yes"]
+    real_wait, waits = ibm.wait_result, []
+
+    def wait_then_die(job, poll_interval=ibm.POLL_SECONDS):
+        waits.append(job.job_id())
+        if len(waits) == 2:  # the evaluation's job is in, the calibration job still out
+            raise KeyboardInterrupt
+        return real_wait(job, poll_interval)
+
+    monkeypatch.setattr(ibm, "wait_result", wait_then_die)
+    assert _main(argv, capfd).returncode == 130
+    jobs = ledger(run)["jobs"]
+    assert [(j["circuit"], j["start"], j["stop"]) for j in jobs] == [("raw", 0, 8), ("cal", 0, 8)]
+    assert [j["job_id"] for j in jobs] == waits and ledger(run)["mitigation"]["methods"] == ["readout"]
+    monkeypatch.setattr(ibm, "wait_result", real_wait)
+    assert_qml_error(_main(["run", run, "--backend", "fake:ibm_quito", "--mitigate", "zne", "--yes"], capfd),
+                     "submitted with --mitigate readout")
+    done = _main(["run", run, "--backend", "fake:ibm_quito", "--yes"], capfd)  # settings come from jobs.json
+    assert done.returncode == 0, done.stderr
+    again = ledger(run)["jobs"]
+    assert again[0]["job_id"] == waits[0] and again[1]["previous_ids"] == [waits[1]]  # only the lost one re-run
+    lines = done.stdout.splitlines()
+    assert lines[-3].startswith("fake_quito (local testing mode): test accuracy ") and "2,048 executions" in lines[-3]
+    assert lines[-2].startswith("fake_quito (local testing mode), readout-mitigated: test accuracy ")
+    assert "4,096 executions" in lines[-2]
+    result = json.loads((run / HW / "result.json").read_text())
+    assert [m["mitigation"] for m in result["mitigated"]] == ["readout"] and len(result["jobs"]) == 2
+    report = (run / HW / "report.md").read_text()
+    assert f"| **fake:ibm_quito** (local testing mode) | readout | test | 8 | 256 | " \
+           f"{result['mitigated'][0]['accuracy']:.4f} |" in report
+    listed = _main(["jobs", run], capfd).stdout
+    assert "mitigation readout, created" in listed
+    assert ["job", "1", "calibration", "0-7", again[1]["job_id"], "DONE", "(result", "stored)"] in [
+        line.split() for line in listed.splitlines()]
+    assert f"readout-mitigated {result['mitigated'][0]['accuracy']:.4f}" in listed
+
+
+def test_mitigation_cost_is_printed_and_refused_off_a_terminal_without_yes(run, monkeypatch, capfd):
+    before = files(run)
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")  # a "y" piped in is no terminal's answer
+    done = _main(["run", run, "--backend", "fake:ibm_quito", "--limit", "4", "--shots", "16", "--mitigate",
+                  "readout,zne"], capfd)
+    assert_qml_error(done, "not submitted", "pass --yes")
+    assert "20 circuits x 16 shots = 320 executions in 4 job(s)" in done.stdout
+    assert "readout calibration 8 circuits x 16 shots = 128; ZNE x3 4 inputs x 16 shots = 64" in done.stdout
+    assert files(run) == before
+
+
+def test_eval_with_mitigation_appends_a_raw_and_a_mitigated_record(run, capfd):
+    done = _main(["eval", run, "--backend", "aer:ibm_quito", "--shots", "128", "--limit", "12",
+                  "--mitigate", "readout", "--mitigate", "zne", "--zne-fit", "richardson"], capfd)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("aer twin of ibm_quito: mitigation readout,zne (scales 1,3,5, richardson fit) adds ")
+    labels = [line.split(": test accuracy")[0] for line in lines[1:]]
+    assert labels == ["aer twin of ibm_quito"] + [f"aer twin of ibm_quito, {m}-mitigated"
+                                                  for m in ("readout", "zne", "readout+zne")]
+    records = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()[1:]]
+    assert [r["mitigation"] for r in records] == [None, "readout", "zne", "readout+zne"]
+    assert all(r["n"] == 12 and r["shots"] == 128 and 0 <= r["accuracy"] <= 1 for r in records)
+    assert [r["executions"] for r in records] == [1536, 1536 + 1024, 3 * 1536, 3 * 1536 + 1024]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", "{run}", "--backend", "torch:ibm_quito", "--mitigate", "zne"], "backend 'torch:ibm_quito' cannot "
+                                                                             "mitigate errors"),
+    (["eval", "{run}", "--backend", "aer:ibm_quito", "--mitigate", "zne,readuot"], "did you mean 'readout'"),
+    (["run", "{run}", "--backend", "fake:ibm_quito", "--mitigate", "zne", "--zne-scales", "1,2"], "odd integers"),
+])
+def test_bad_mitigation_is_one_line_and_exit_2(run, capfd, argv, message):
+    before = files(run)
+    assert_qml_error(_main([a.format(run=run) for a in argv], capfd), message)
     assert files(run) == before
 
 
