@@ -230,10 +230,11 @@ def test_device_narrower_than_the_circuit_is_a_clean_error(tmp_path, capsys):
     assert_qml_error(done, "the circuit has 4 qubits but device generic_backend_3q has only 3")
 
 
-@pytest.mark.parametrize("flags", [["--noise-factor", "0.5"], ["--layout", "0,1,2,3"],
-                                   ["--noise-schedule", "linear"]])
-def test_noise_settings_without_a_device_are_a_clean_error(flags, tmp_path, capsys):
-    assert_qml_error(_train_error(flags, tmp_path, capsys), "need --device")
+@pytest.mark.parametrize("flags, message", [
+    (["--noise-factor", "0.5"], "need --device"), (["--noise-schedule", "linear"], "need --device"),
+    (["--layout", "0,1,2,3"], "--layout needs --device (noise injection) or --on (on-chip training)")])
+def test_noise_settings_without_a_device_are_a_clean_error(flags, message, tmp_path, capsys):
+    assert_qml_error(_train_error(flags, tmp_path, capsys), message)
 
 
 def test_negative_noise_factor_is_a_clean_error(tmp_path, capsys):
