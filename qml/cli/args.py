@@ -103,3 +103,19 @@ def open_pool(args):
 
     return RayPool(args.ray_address or os.environ.get("RAY_ADDRESS") or None, workers=args.workers,
                    threads=args.worker_threads)
+
+
+def confirm_on_terminal(question: str):
+    """``confirm(cost)`` for paid work: asks ``question``; refused when nobody is at a terminal to answer (the
+    user passes ``--yes`` instead)."""
+    import sys
+
+    def confirm(cost: str) -> bool:
+        if not sys.stdin.isatty():
+            return False
+        try:
+            return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            return False
+
+    return confirm

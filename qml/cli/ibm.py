@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from qml.cli.args import confirm_on_terminal
 from qml.errors import FileError, IBMError, InputError
 
 
@@ -132,7 +133,8 @@ def _run_locked(args: argparse.Namespace, config, folder, device, mitigation) ->
     if ledger is not None:
         print(f"resuming {folder.path / JOBS}: {len(ledger.jobs)} job(s)")
     executor = IBMExecutor(device, layout, folder=folder, seed=args.seed, max_rows_per_job=args.max_rows_per_job,
-                           confirm=None if args.yes else _ask, log=print, resubmit_failed=args.resubmit_failed,
+                           confirm=None if args.yes else confirm_on_terminal("submit?"), log=print,
+                           resubmit_failed=args.resubmit_failed,
                            context={"split": split, "limit": limit})
     try:
         if mitigation is None:
@@ -178,16 +180,6 @@ def _log_failure(folder, outcome: str) -> None:
         folder.log_attempt(outcome)
     except FileError:
         pass
-
-
-def _ask(cost: str) -> bool:
-    """Ask before paying for hardware time: refused when nobody is at a terminal to answer (pass ``--yes``)."""
-    if not sys.stdin.isatty():
-        return False
-    try:
-        return input("submit? [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
 
 
 def run_jobs(args: argparse.Namespace) -> int:

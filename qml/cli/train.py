@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from qml.cli.args import (
+    confirm_on_terminal,
     default_out,
     layout_arg,
     levels_arg,
@@ -111,10 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--resume needs --out RUN, the run folder to continue")
     config = None if args.resume else _config_from_args(args)
     out = args.out or default_out(Path("runs") / f"train-{config.task}-{Path(config.circuit).stem}")
-    from qml.runs.onchip import confirm_on_terminal
-
     outcome = train_run(config, out, resume=args.resume, progress=False if args.quiet else None,
-                        confirm=None if args.yes else confirm_on_terminal)
+                        confirm=None if args.yes else confirm_on_terminal("train on it?"))
     last = outcome.result.history[-1]
     print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
           f"valid accuracy {last.valid_accuracy:.4f}")

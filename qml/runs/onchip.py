@@ -8,7 +8,6 @@ paying for them again."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from qml.errors import InputError
@@ -90,16 +89,6 @@ def estimate(config: OnChipConfig, plan, n_slots: int, sizes: tuple[int, int, in
                    for k, b in enumerate(batches))
     circuits = int(round(circuits)) + valid * epochs + test
     return {"circuits": circuits, "executions": circuits * config.shots, "steps": len(batches)}
-
-
-def confirm_on_terminal(cost: str) -> bool:
-    """Ask before paying for hardware time: refused when nobody is at a terminal to answer (pass ``--yes``)."""
-    if not sys.stdin.isatty():
-        return False
-    try:
-        return input("train on it? [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
 
 
 def executors_for(config: OnChipConfig, layout, seed: int, run_path, say: Callable[[str], None]):
