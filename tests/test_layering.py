@@ -26,7 +26,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
 }
 # modules directly under qml/, used by every room; they import only each other
 SHARED = ("errors", "files", "plugins")
-# ``import qml`` / ``from qml import X``: qml/__init__.py re-exports these rooms, so importing it imports them
+# ``import qml`` / ``from qml import X``: qml/__init__.py re-exports these rooms (each imported on first use of one of
+# its names, so ``import qml`` alone imports no torch), so a room below them may not import the root
 ROOT_REEXPORTS = ("circuit", "sim")
 # what the first-party plugin and the built-in circuits may import from qml: the root and public packages only
 PUBLIC = ("qml", *(f"qml.{room}" for room in MAY_IMPORT), "qml.errors", "qml.files")
@@ -147,6 +148,22 @@ def report(violations: list[Violation]) -> str:
 def test_every_qml_module_imports_only_its_own_room_the_rooms_below_it_and_the_shared_modules():
     violations = scan(QML, "qml", room_violations)
     assert not violations, report(violations)
+
+
+def test_the_root_package_gives_every_name_of_its_all_from_the_room_that_defines_it():
+    import qml
+    import qml.circuit
+    import qml.sim
+
+    rooms = {room: getattr(qml, room) for room in ROOT_REEXPORTS}
+    assert rooms == {"circuit": qml.circuit, "sim": qml.sim}
+    for name in qml.__all__:
+        value = getattr(qml, name)
+        homes = [room for room, module in rooms.items() if getattr(module, name, None) is value]
+        assert homes or name in {"QmlError", "CircuitError", "ConversionError", "InputError", "__version__"}, name
+    assert set(qml.__all__) <= set(dir(qml))
+    with pytest.raises(AttributeError, match="no attribute 'Circuitt'"):
+        qml.Circuitt  # noqa: B018
 
 
 @pytest.mark.parametrize("folder", sorted(PUBLIC_ONLY))

@@ -47,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        from qml.sim.threads import get_threads, set_threads
+        if args.threads is not None or os.environ.get("QML_THREADS") is not None:  # else "auto", nothing to check
+            from qml.sim.threads import get_threads, set_threads  # (imports torch, which a command may not need)
 
-        if args.threads is not None:
-            set_threads(args.threads)
-            os.environ["QML_THREADS"] = str(args.threads)  # and any process this one starts
-        get_threads()  # a bad QML_THREADS is one line, before any work
+            if args.threads is not None:
+                set_threads(args.threads)
+                os.environ["QML_THREADS"] = str(args.threads)  # and any process this one starts
+            get_threads()  # a bad QML_THREADS is one line, before any work
         return args.handler(args) or 0
     except QmlError as exc:
         print(f"qml: error: {exc}", file=sys.stderr)

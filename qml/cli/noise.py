@@ -37,7 +37,7 @@ def _fmt(value: float | None, scale: float = 1.0, spec: str = ".2e") -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from qml.noise import list_snapshots, load_snapshot
+    from qml.device import list_snapshots, load_snapshot
 
     print(f"{'device':<14} {'qubits':>6} {'2q':>4} {'1q err':>9} {'2q err':>9} {'readout':>9} "
           f"{'T1 us':>7} {'T2 us':>7}")
@@ -50,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from qml.noise import load_snapshot
+    from qml.device import load_snapshot
 
     s = load_snapshot(args.name)
     one_q = {}
@@ -78,7 +78,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
-    from qml.noise import fake_backend, save_snapshot, snapshot_from_backend
+    from qml.device import fake_backend, save_snapshot, snapshot_from_backend
 
     live = _live_device(args)
     if live is None:

@@ -34,17 +34,36 @@ def _pool(images: np.ndarray, factor: int) -> np.ndarray:
     return images.reshape(n, h // factor, factor, w // factor, factor).mean((2, 4))
 
 
+def sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled digits as ``sklearn.datasets.load_digits`` returns them: images (1797, 8, 8) of pixels
+    0..16 as float64, and the int targets. Read from scikit-learn's own ``datasets/data/digits.csv.gz`` the way
+    ``load_digits`` reads it (``np.loadtxt``), without importing scikit-learn, whose imports cost every process that
+    trains on digits more than a second; through ``load_digits`` when the file is not where scikit-learn keeps it."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = Path(roots[0]) / "datasets" / "data" / "digits.csv.gz" if roots else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return bunch.images, bunch.target
+    with gzip.open(path, mode="rt", encoding="utf-8") as file:
+        data = np.loadtxt(file, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int, copy=False)
+
+
 def _digits(name: str, classes: tuple[int, ...], seed: int = 0, data_dir: str | Path | None = None,
             limit: SizeLimit | None = None) -> Dataset:
-    from sklearn.datasets import load_digits
-
     if data_dir is not None:  # refused rather than ignored: the user believes the folder is read
         raise InputError(f"{name} reads no data folder (its images ship with scikit-learn), but {data_dir} was given; "
                          f"leave out --data-dir (data_dir= in Python), or pick a task that reads files: "
                          f"{', '.join(n for n in task_names() if not n.startswith('digits'))}")
     limit = limit or SizeLimit()
-    bunch = load_digits()
-    x, y = select_classes(_pool(bunch.images / 16.0, 2).reshape(-1, 16), bunch.target, classes)  # pixels 0..16
+    images, target = sklearn_digits()
+    x, y = select_classes(_pool(images / 16.0, 2).reshape(-1, 16), target, classes)  # pixels 0..16
     rng = np.random.default_rng(seed)
     test, valid, train = stratified_split(y, (0.25, 0.15), rng)
     parts = [idx[stratified_take(y[idx], n, rng)] for idx, n in

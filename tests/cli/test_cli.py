@@ -1,8 +1,10 @@
 """The ``qml`` command line.
 
-The documented commands run as real subprocesses (``python -m qml.cli.main`` and the installed ``qml`` script).
-Each start costs about two seconds of imports, so one module fixture launches all of them at once and the tests
-read their results. Further flag checks call ``qml.cli.main.main(argv)`` in-process.
+The documented commands run as real subprocesses (``python -m qml.cli.main`` and the installed ``qml`` script):
+a training run through each, a clean error through the installed script, and the CUDA refusal (which depends on the
+process's environment). Each start costs about two seconds of imports, so one module fixture launches all of them at
+once and the tests read their results. The other refusals and flag checks call ``qml.cli.main.main(argv)``
+in-process, from the folder the command would run in.
 """
 
 from __future__ import annotations
@@ -52,18 +54,13 @@ def runs(tmp_path_factory):
     afile = folder("file_out") / "afile"
     afile.write_text("keep me")
     (folder("syntax") / "broken.py").write_text("import qml\n\ndef build(n_blocks=2)\n    return qml.Circuit(4)\n")
-    folder("missing")
+    for name in ("missing", "epochs0", "task"):
+        folder(name)
     no_cuda = {**ENV, "CUDA_VISIBLE_DEVICES": ""}
     module = [sys.executable, "-m", "qml.cli.main"]
     commands = {
         "train": (module + ["train", "--task", "digits4", "--epochs", "2", "--quiet", "--out", str(out_dir)], ENV),
-        "epochs0": (module + ["train", "--epochs", "0"], ENV),
-        "task": (module + ["train", "--task", "nope", "--epochs", "1"], ENV),
-        "missing": (module + ["train", "--circuit", "missing.py", "--epochs", "1"], ENV),
-        "syntax": (module + ["train", "--circuit", "broken.py", "--epochs", "1"], ENV),
         "cuda": (module + ["train", "--torch-device", "cuda", "--epochs", "1"], no_cuda),
-        "full_out": (module + ["train", "--epochs", "1", "--quiet", "--out", str(full)], ENV),
-        "file_out": (module + ["train", "--epochs", "1", "--quiet", "--out", str(afile)], ENV),
     }
     if HAS_SCRIPT:
         commands["script_train"] = (["qml", "train", "--task", "digits2", "--epochs", "1", "--quiet"], ENV)
@@ -76,7 +73,15 @@ def runs(tmp_path_factory):
         stdout, stderr = proc.communicate(timeout=300)
         results[name] = Done(proc.returncode, stdout, stderr)
     results["paths"] = {"out": out_dir, "full": full, "afile": afile}
+    results["folders"] = work
     return results
+
+
+def in_folder(runs, name: str, argv: list[str], capsys, monkeypatch) -> Done:
+    """``qml ARGV`` run by ``qml.cli.main.main`` in this process, from the folder of the command ``name``."""
+    monkeypatch.chdir(runs["folders"][name])
+    capsys.readouterr()
+    return _main(argv, capsys)
 
 
 def assert_qml_error(done: Done, pattern: str) -> None:
@@ -147,31 +152,39 @@ def test_out_circuit_qasm_loads_with_bound_weights_and_symbolic_features(runs):
     assert dict(qc.count_ops()) == {"ry": 8, "rz": 4, "rx": 4, "u3": 8, "cu3": 8}
 
 
-# -- clean errors from the real command ---------------------------------------------------------------------
-def test_out_refuses_a_non_empty_folder(runs):
-    assert_qml_error(runs["full_out"], "exists and is not empty")
+# -- clean errors (the installed script's own below; the CUDA refusal from a real process) ---------------------
+def test_out_refuses_a_non_empty_folder(runs, capsys, monkeypatch):
+    full = runs["paths"]["full"]
+    assert_qml_error(in_folder(runs, "full_out", ["train", "--epochs", "1", "--quiet", "--out", str(full)], capsys,
+                               monkeypatch), "exists and is not empty")
     assert sorted(p.name for p in runs["paths"]["full"].iterdir()) == ["old.txt"]
 
 
-def test_out_pointing_at_a_file_is_a_clean_error(runs):
-    assert_qml_error(runs["file_out"], "--out")
+def test_out_pointing_at_a_file_is_a_clean_error(runs, capsys, monkeypatch):
+    afile = runs["paths"]["afile"]
+    assert_qml_error(in_folder(runs, "file_out", ["train", "--epochs", "1", "--quiet", "--out", str(afile)], capsys,
+                               monkeypatch), "--out")
     assert runs["paths"]["afile"].read_text() == "keep me"
 
 
-def test_zero_epochs_is_an_argparse_error(runs):
-    assert_argparse_error(runs["epochs0"], "argument --epochs: expected a positive integer, got '0'")
+def test_zero_epochs_is_an_argparse_error(runs, capsys, monkeypatch):
+    assert_argparse_error(in_folder(runs, "epochs0", ["train", "--epochs", "0"], capsys, monkeypatch),
+                          "argument --epochs: expected a positive integer, got '0'")
 
 
-def test_unknown_task_is_a_clean_error(runs):
-    assert_qml_error(runs["task"], "unknown task 'nope': expected one of digits2, digits4")
+def test_unknown_task_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(in_folder(runs, "task", ["train", "--task", "nope", "--epochs", "1"], capsys, monkeypatch),
+                     "unknown task 'nope': expected one of digits2, digits4")
 
 
-def test_missing_circuit_file_is_a_clean_error(runs):
-    assert_qml_error(runs["missing"], "circuit file 'missing.py' does not exist")
+def test_missing_circuit_file_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(in_folder(runs, "missing", ["train", "--circuit", "missing.py", "--epochs", "1"], capsys,
+                               monkeypatch), "circuit file 'missing.py' does not exist")
 
 
-def test_circuit_file_with_syntax_error_names_the_line(runs):
-    assert_qml_error(runs["syntax"], "broken.py:3: syntax error")
+def test_circuit_file_with_syntax_error_names_the_line(runs, capsys, monkeypatch):
+    assert_qml_error(in_folder(runs, "syntax", ["train", "--circuit", "broken.py", "--epochs", "1"], capsys,
+                               monkeypatch), "broken.py:3: syntax error")
 
 
 def test_cuda_device_without_cuda_is_a_clean_error(runs):

@@ -1,7 +1,10 @@
 """``qml run``, ``qml jobs`` and ``qml ibm login`` against a second writer, damaged or read-only files, and token
-files others can read. Every command is the real console script in a process of its own; independent ones start
-together (each start costs seconds of imports). ``HOME`` is a temporary folder and no ``QISKIT_IBM_*`` variable
-is set, so the developer's saved account is never read or written.
+files others can read. The walls between processes (two runs started at once on one folder, a run refused while
+another process holds the folder, ``qml jobs`` reading it meanwhile) are the real console script in processes of
+their own, started together (each start costs seconds of imports). The damaged folders and token files are each
+one command run by ``qml.cli.main.main`` in-process, its output read at the file descriptors. ``HOME`` is a
+temporary folder and no ``QISKIT_IBM_*`` variable is set, so the developer's saved account is never read or
+written.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import pytest
 
 from qml.backends.account import ACCOUNT_FILE_ENV
+from qml.cli.main import main
 from qml.files import FolderLock
 from tests.cli.test_run_cli import HW, QML, TOKEN, Done, assert_qml_error, ledger, make_trained_run
 
@@ -42,6 +46,21 @@ def start(argv: list, env: dict[str, str]) -> subprocess.Popen:
 def finish(proc: subprocess.Popen) -> Done:
     stdout, stderr = proc.communicate(timeout=300)
     return Done(proc.returncode, stdout, stderr)
+
+
+def in_process(argv: list, home: Path, monkeypatch, capfd) -> Done:
+    """``qml ARGV`` run by ``qml.cli.main.main`` in this process, in ``environment(home)``'s account setting (that
+    ``HOME``, no ``QISKIT_IBM_*`` variable, no account file variable); stdout and stderr read at the descriptors."""
+    monkeypatch.setenv("HOME", str(home))
+    for name in [k for k in os.environ if k.startswith("QISKIT_IBM")] + [ACCOUNT_FILE_ENV]:
+        monkeypatch.delenv(name, raising=False)
+    capfd.readouterr()
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    out, err = capfd.readouterr()
+    return Done(code, out, err)
 
 
 def submitted(stdout: str) -> list[str]:
@@ -120,7 +139,8 @@ def test_a_run_at_work_refuses_a_second_one_by_name_while_qml_jobs_reads_the_fol
 # -- damaged and read-only files -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def faults(raced, tmp_path_factory) -> dict:
-    """Copies of the finished run, each damaged one way, and token files; every command started at once."""
+    """Copies of the finished run, each damaged one way, and token files; the command of each is run by its test
+    (``fault``)."""
     base = tmp_path_factory.mktemp("faults")
     runs = {name: Path(shutil.copytree(raced[0], base / name)) for name in ("truncated", "garbled", "read_only")}
     npz = runs["truncated"] / HW / "results/job-3.npz"
@@ -141,14 +161,22 @@ def faults(raced, tmp_path_factory) -> dict:
         "shared": ["ibm", "login", "--token-file", tokens / "shared"],
     }
     before = {name: (run / HW / "jobs.json").read_bytes() for name, run in runs.items()}
-    with read_only(runs["read_only"] / HW):
-        procs = {name: start(argv, environment(base / name / "home")) for name, argv in commands.items()}
-        done = {name: finish(proc) for name, proc in procs.items()}
-    return {"runs": runs, "done": done, "before": before, "tokens": tokens, "base": base}
+    return {"runs": runs, "commands": commands, "before": before, "tokens": tokens, "base": base}
 
 
-def test_a_truncated_result_of_a_local_job_counts_as_missing_and_the_job_runs_again_saying_so(faults, raced):
-    run, done = faults["runs"]["truncated"], faults["done"]["truncated"]
+def fault(faults, name: str, monkeypatch, capfd) -> Done:
+    """The command of fault ``name``, run once its folder or file is in place (the read-only folder made read-only
+    for it)."""
+    home = faults["base"] / name / "home"
+    if name != "read_only":
+        return in_process(faults["commands"][name], home, monkeypatch, capfd)
+    with read_only(faults["runs"][name] / HW):
+        return in_process(faults["commands"][name], home, monkeypatch, capfd)
+
+
+def test_a_truncated_result_of_a_local_job_counts_as_missing_and_the_job_runs_again_saying_so(faults, raced,
+                                                                                             monkeypatch, capfd):
+    run, done = faults["runs"]["truncated"], fault(faults, "truncated", monkeypatch, capfd)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     npz = run / HW / "results/job-3.npz"
@@ -163,31 +191,32 @@ def test_a_truncated_result_of_a_local_job_counts_as_missing_and_the_job_runs_ag
     assert temporary_files(run) == []
 
 
-def test_a_garbled_circuit_with_a_job_left_to_submit_is_one_line_naming_it(faults):
-    run, done = faults["runs"]["garbled"], faults["done"]["garbled"]
+def test_a_garbled_circuit_with_a_job_left_to_submit_is_one_line_naming_it(faults, monkeypatch, capfd):
+    run, done = faults["runs"]["garbled"], fault(faults, "garbled", monkeypatch, capfd)
     assert_qml_error(done, f"{run / HW / 'circuit.qpy'} is not a readable QPY circuit", "remove it")
     assert submitted(done.stdout) == []
     assert (run / HW / "jobs.json").read_bytes() == faults["before"]["garbled"]
     assert temporary_files(run) == []
 
 
-def test_a_read_only_folder_is_one_line_naming_the_file_and_leaves_no_temporary_file(faults):
-    run, done = faults["runs"]["read_only"], faults["done"]["read_only"]
+def test_a_read_only_folder_is_one_line_naming_the_file_and_leaves_no_temporary_file(faults, monkeypatch, capfd):
+    run, done = faults["runs"]["read_only"], fault(faults, "read_only", monkeypatch, capfd)
     assert_qml_error(done, f"cannot write {run / HW / 'jobs.json'}: ")
     assert submitted(done.stdout) == []
     assert (run / HW / "jobs.json").read_bytes() == faults["before"]["read_only"]
     assert temporary_files(run) == []
 
 
-def test_login_with_a_token_file_not_in_utf8_is_one_line_and_saves_nothing(faults):
-    done, path = faults["done"]["latin1"], faults["tokens"] / "latin1"
+def test_login_with_a_token_file_not_in_utf8_is_one_line_and_saves_nothing(faults, monkeypatch, capfd):
+    done, path = fault(faults, "latin1", monkeypatch, capfd), faults["tokens"] / "latin1"
     assert_qml_error(done, f"--token-file {path} is not a UTF-8 text file")
     assert TOKEN not in done.stdout + done.stderr
     assert not (faults["base"] / "latin1/home/.qiskit/qiskit-ibm.json").exists()
 
 
-def test_login_warns_of_a_token_file_others_can_read_and_saves_the_account_for_its_owner_only(faults):
-    done, path = faults["done"]["shared"], faults["tokens"] / "shared"
+def test_login_warns_of_a_token_file_others_can_read_and_saves_the_account_for_its_owner_only(faults, monkeypatch,
+                                                                                              capfd):
+    done, path = fault(faults, "shared", monkeypatch, capfd), faults["tokens"] / "shared"
     saved = faults["base"] / "shared/home/.qiskit/qiskit-ibm.json"
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [f"qml: warning: --token-file {path} can be read by other users (mode 0644); "

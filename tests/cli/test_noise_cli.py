@@ -39,16 +39,12 @@ def runs(tmp_path_factory):
         "list": ["noise", "list"],
         "show": ["noise", "show", "quito"],
         "snapshot": ["noise", "snapshot", "fake_quito"],
-        "show_unknown": ["noise", "show", "quitto"],
-        "snapshot_no_token": ["noise", "snapshot", "ibm_lima"],
     }
-    no_token = {k: v for k, v in ENV.items() if not k.startswith("QISKIT_IBM") and k != "QML_IBM_ACCOUNT_FILE"}
     procs = {}
     for name, argv in commands.items():
         folders[name] = base / name
         folders[name].mkdir()
-        env = {**no_token, "HOME": str(folders[name])} if name == "snapshot_no_token" else ENV
-        procs[name] = subprocess.Popen(QML + argv, cwd=folders[name], env=env, stdout=subprocess.PIPE,
+        procs[name] = subprocess.Popen(QML + argv, cwd=folders[name], env=ENV, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
     results = {}
     for name, proc in procs.items():
@@ -80,6 +76,17 @@ def test_list_prints_one_row_per_shipped_snapshot(runs):
     quito = load_snapshot("ibm_quito")
     assert float(rows["ibm_quito"][4]) == pytest.approx(quito.median_2q_error(), rel=1e-2)
     assert float(rows["ibm_quito"][6]) == pytest.approx(quito.median_t1() * 1e6, abs=0.1)
+
+
+def test_list_and_show_import_no_torch():
+    """The snapshot commands need neither torch nor the engine: ``import qml`` and ``qml noise list | show`` leave
+    torch unimported, so each starts in a fraction of a second."""
+    script = ("import sys\nfrom qml.cli.main import main\n"
+              "codes = [main(['noise', 'list']), main(['noise', 'show', 'quito'])]\n"
+              "print(codes, sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n")
+    done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0] []"
 
 
 def test_show_prints_source_dates_coupling_and_a_row_per_qubit(runs):
@@ -116,10 +123,15 @@ def test_snapshot_writes_ibm_name_json_in_the_current_folder(runs):
     assert snap.gates == load_snapshot("ibm_quito").gates
 
 
-def test_snapshot_of_an_ibm_name_without_a_token_says_loudly_it_is_the_old_fake_calibration(runs):
-    done = runs["snapshot_no_token"]
+def test_snapshot_of_an_ibm_name_without_a_token_says_loudly_it_is_the_old_fake_calibration(tmp_path, monkeypatch,
+                                                                                               capsys):
+    monkeypatch.chdir(tmp_path)  # no token: a HOME of its own, without a saved account, and no QISKIT_IBM_* variable
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in [k for k in os.environ if k.startswith("QISKIT_IBM")] + ["QML_IBM_ACCOUNT_FILE"]:
+        monkeypatch.delenv(name, raising=False)
+    done = _main(["noise", "snapshot", "ibm_lima"], capsys)
     assert assert_ok(done) == ["wrote ibm_lima.json"]
-    snap = load_snapshot(runs["folders"]["snapshot_no_token"] / "ibm_lima.json")
+    snap = load_snapshot(tmp_path / "ibm_lima.json")
     assert (snap.source_kind, snap.calibrated_at[:4]) == ("fake", "2021")
     assert done.stderr.splitlines() == [
         "qml: warning: no IBM Quantum token, so this is NOT today's calibration of ibm_lima: it is the offline fake "
@@ -156,8 +168,8 @@ def test_show_accepts_a_snapshot_file(tmp_path, capsys):
     assert lines[0] == "device         ibm_quito (5 qubits)"
 
 
-def test_show_unknown_device_exits_2_with_one_line(runs):
-    assert_qml_error(runs["show_unknown"], "unknown device 'quitto' (did you mean 'ibm_quito'?)")
+def test_show_unknown_device_exits_2_with_one_line(capsys):
+    assert_qml_error(_main(["noise", "show", "quitto"], capsys), "unknown device 'quitto' (did you mean 'ibm_quito'?)")
 
 
 def test_snapshot_unknown_backend_exits_2_with_one_line(capsys):

@@ -1,7 +1,8 @@
 """``qml passes list | show | apply`` from the real console script.
 
-Each start costs about two seconds of imports, so one module fixture launches every command at once and the tests
-read their results."""
+Each start costs about two seconds of imports, so one module fixture launches the console-script commands at once
+(list, show and a real apply) and the tests read their results. The refusals and the dry run call
+``qml.cli.main.main(argv)`` in-process, from the same folder: the same code path after the imports."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from qml.cli.main import main
 from qml.plugins import DISABLE_ENV
 from tests.cli.test_cli import Done, assert_qml_error
 
@@ -30,7 +32,8 @@ MLP = ["--model", "mlp", "--epochs", "3"]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Start every command of this module concurrently; wait for all; return name -> Done (and the paths)."""
+    """Start every console-script command of this module concurrently; wait for all; return name -> Done (and the
+    paths)."""
     base = tmp_path_factory.mktemp("passes_cli")
     out = base / "out"
     full = base / "full"
@@ -43,14 +46,6 @@ def runs(tmp_path_factory):
         "list": ["passes", "list"],
         "show": ["passes", "show", "magnitude_prune"],
         "apply": apply + [PRUNE_THEN_INT8, *MLP, "--out", str(out)],
-        "dry_run": apply + ["--pipeline", "pipeline.toml", *MLP, "--dry-run"],
-        "unknown": apply + ["magnitude_prun sparsity=0.7", *MLP],
-        "sparsity": apply + ["magnitude_prune sparsity=1.5", *MLP],
-        "bits": apply + ["linear_quant bits=0", *MLP],
-        "no_equals": apply + ["magnitude_prune sparsity", *MLP],
-        "open_quote": apply + ['magnitude_prune sparsity="0.7', *MLP],
-        "no_file": apply + ["--pipeline", "missing.toml", *MLP],
-        "full_out": apply + [PRUNE_THEN_INT8, *MLP, "--out", str(full)],
     }
     procs = {name: subprocess.Popen(QML + cmd, cwd=base, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
@@ -59,8 +54,24 @@ def runs(tmp_path_factory):
     for name, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=300)
         results[name] = Done(proc.returncode, stdout, stderr)
-    results["paths"] = {"out": out, "full": full}
+    results["paths"] = {"base": base, "out": out, "full": full}
     return results
+
+
+def in_process(runs, argv: list[str], capsys, monkeypatch) -> Done:
+    """``qml ARGV`` run by ``qml.cli.main.main`` in this process, from the folder the console scripts ran in."""
+    monkeypatch.chdir(runs["paths"]["base"])
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    captured = capsys.readouterr()
+    return Done(code, captured.out, captured.err)
+
+
+def apply_in_process(runs, specs: list[str], capsys, monkeypatch) -> Done:
+    return in_process(runs, ["passes", "apply", *specs], capsys, monkeypatch)
 
 
 def ok(done: Done) -> str:
@@ -129,8 +140,9 @@ def test_apply_out_writes_a_state_dict_that_loads_with_weights_only(runs):
     assert {"0.parametrizations.weight.1.scale", "0.input_quant.lo", "0.input_quant.hi"} <= set(state)
 
 
-def test_dry_run_prints_each_pass_plan_and_trains_nothing(runs):
-    lines = ok(runs["dry_run"]).splitlines()
+def test_dry_run_prints_each_pass_plan_and_trains_nothing(runs, capsys, monkeypatch):
+    lines = ok(apply_in_process(runs, ["--pipeline", "pipeline.toml", *MLP, "--dry-run"], capsys, monkeypatch)
+               ).splitlines()
     assert lines == ["magnitude_prune:",
                      "  0.weight: mask 8192 values (global ranking)",
                      "  2.weight: mask 8192 values (global ranking)",
@@ -142,30 +154,38 @@ def test_dry_run_prints_each_pass_plan_and_trains_nothing(runs):
 
 
 # -- clean errors ----------------------------------------------------------------------------------------------
-def test_unknown_pass_is_a_clean_error(runs):
-    assert_qml_error(runs["unknown"], "unknown pass 'magnitude_prun' (did you mean 'magnitude_prune'?)")
+def test_unknown_pass_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ["magnitude_prun sparsity=0.7", *MLP], capsys, monkeypatch),
+                     "unknown pass 'magnitude_prun' (did you mean 'magnitude_prune'?)")
 
 
-def test_sparsity_out_of_range_is_a_clean_error(runs):
-    assert_qml_error(runs["sparsity"], "magnitude_prune: option sparsity must be in [0, 1), got 1.5")
+def test_sparsity_out_of_range_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ["magnitude_prune sparsity=1.5", *MLP], capsys, monkeypatch),
+                     "magnitude_prune: option sparsity must be in [0, 1), got 1.5")
 
 
-def test_zero_bits_is_a_clean_error(runs):
-    assert_qml_error(runs["bits"], "linear_quant: option bits must be in [2, 16], got 0")
+def test_zero_bits_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ["linear_quant bits=0", *MLP], capsys, monkeypatch),
+                     "linear_quant: option bits must be in [2, 16], got 0")
 
 
-def test_spec_word_without_equals_sign_is_a_clean_error(runs):
-    assert_qml_error(runs["no_equals"], "expected key=value, got 'sparsity'")
+def test_spec_word_without_equals_sign_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ["magnitude_prune sparsity", *MLP], capsys, monkeypatch),
+                     "expected key=value, got 'sparsity'")
 
 
-def test_spec_with_an_unclosed_quote_is_a_clean_error(runs):
-    assert_qml_error(runs["open_quote"], "No closing quotation")
+def test_spec_with_an_unclosed_quote_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ['magnitude_prune sparsity="0.7', *MLP], capsys, monkeypatch),
+                     "No closing quotation")
 
 
-def test_missing_pipeline_file_is_a_clean_error(runs):
-    assert_qml_error(runs["no_file"], "pipeline file missing.toml does not exist")
+def test_missing_pipeline_file_is_a_clean_error(runs, capsys, monkeypatch):
+    assert_qml_error(apply_in_process(runs, ["--pipeline", "missing.toml", *MLP], capsys, monkeypatch),
+                     "pipeline file missing.toml does not exist")
 
 
-def test_out_refuses_a_non_empty_folder(runs):
-    assert_qml_error(runs["full_out"], "exists and is not an empty folder")
+def test_out_refuses_a_non_empty_folder(runs, capsys, monkeypatch):
+    full = runs["paths"]["full"]
+    assert_qml_error(apply_in_process(runs, [PRUNE_THEN_INT8, *MLP, "--out", str(full)], capsys, monkeypatch),
+                     "exists and is not an empty folder")
     assert [p.name for p in Path(runs["paths"]["full"]).iterdir()] == ["old.txt"]

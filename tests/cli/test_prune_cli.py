@@ -1,12 +1,16 @@
 """``qml prune RUN``: gate pruning of a trained run (the qml-quantum plugin's ``gate_prune``), written as a run
 folder that ``qml eval`` reads.
 
-One short noisy training run is made through the real console script, then pruned (and pruned again with the
-plugins disabled) concurrently, then the pruned run is evaluated. Bad input is checked in-process through
-``qml.cli.main.main(argv)``: each must exit 2 with one ``qml: error:`` line."""
+One short noisy training run is made (``qml train`` in-process: the run is this module's input, and the console
+script's training is checked in test_cli.py and test_train_eval_cli.py), then pruned through the real console script
+(and pruned again with the plugins disabled) concurrently, then the pruned run is evaluated by ``qml eval``
+in-process. Bad input is checked in-process through ``qml.cli.main.main(argv)``: each must exit 2 with one
+``qml: error:`` line."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -41,6 +45,17 @@ def finish(procs: dict[str, subprocess.Popen]) -> dict[str, Done]:
     return out
 
 
+def in_process_captured(argv: list[str], cwd: Path) -> Done:
+    """``qml ARGV`` run by ``qml.cli.main.main`` in this process from ``cwd``, its output captured (for a module
+    fixture, which has no capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.chdir(cwd)
+        mp.delenv(DISABLE_ENV, raising=False)
+        code = main(argv)
+    return Done(code, out.getvalue(), err.getvalue())
+
+
 def ok(done: Done) -> str:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -51,8 +66,8 @@ def ok(done: Done) -> str:
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("prune_cli")
     run = base / "run"
-    done = finish({"train": start(["train", "--task", "digits4", "--device", "ibm_quito", "--epochs", "2",
-                                   "--out", str(run), "--quiet"], base)})
+    done = {"train": in_process_captured(["train", "--task", "digits4", "--device", "ibm_quito", "--epochs", "2",
+                                          "--out", str(run), "--quiet"], base)}
     assert done["train"].returncode == 0, done["train"].stderr
     disabled = base / "disabled"
     done.update(finish({
@@ -60,7 +75,7 @@ def runs(tmp_path_factory):
         "disabled": start(["prune", str(run), "--out", str(disabled)], base, {**ENV, DISABLE_ENV: "1"}),
     }))
     pruned = run / "pruned-0.5"
-    done.update(finish({"eval": start(["eval", str(pruned), "--backend", "torch"], base)}))
+    done["eval"] = in_process_captured(["eval", str(pruned), "--backend", "torch"], base)
     done["paths"] = {"base": base, "run": run, "pruned": pruned, "disabled": disabled}
     return done
 

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 
 import qml
 from qml.data import SizeLimit, load_task, task_names
-from qml.data.datasets import ANGLE_SCALE
+from qml.data.datasets import ANGLE_SCALE, sklearn_digits
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,14 @@ def _splits(d):
 
 def test_task_names_are_listed():
     assert task_names() == ["digits2", "digits4", "fashion2", "fashion4", "mnist2", "mnist4", "vowel4"]
+
+
+def test_the_digits_are_read_exactly_as_scikit_learn_loads_them():
+    """``sklearn_digits`` reads scikit-learn's file without importing scikit-learn: the same arrays, bit for bit."""
+    images, target = sklearn_digits()
+    bunch = load_digits()
+    assert images.dtype == bunch.images.dtype and target.dtype == bunch.target.dtype
+    assert np.array_equal(images, bunch.images) and np.array_equal(target, bunch.target)
 
 
 def test_digits4_has_four_classes_and_sixteen_float32_features(digits4):

@@ -20,10 +20,14 @@ from qml.train import TrainConfig
 HOLD = """
 import sys, time
 from qml.runs import RunFolder
-folder = RunFolder.create(sys.argv[1])
+path = sys.stdin.readline().rstrip("\\n")  # the folder to hold, sent once its test has started
+if not path:  # the tests ended without this holder
+    sys.exit(0)
+folder = RunFolder.create(path)
 print("holding", flush=True)
 time.sleep(60)
 """
+HOLDING_TESTS = 4  # the tests below that take a holder
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str]:
@@ -43,11 +47,26 @@ def _quick(**train) -> RunConfig:
                                                                   **train))
 
 
+@pytest.fixture(scope="module")
+def idle_holders():
+    """The interpreters of this module's holders, started together (each start costs seconds of imports, paid on
+    both cores at once); each waits for the folder it is to hold. Those left unused are killed at the end."""
+    procs = [subprocess.Popen([sys.executable, "-c", HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for _ in range(HOLDING_TESTS)]
+    yield procs
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture
-def holder(tmp_path):
+def holder(tmp_path, idle_holders):
     """A second process that holds a run folder's lock until killed."""
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], stdout=subprocess.PIPE, text=True)
+    proc = idle_holders.pop() if idle_holders else subprocess.Popen(
+        [sys.executable, "-c", HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc.stdin.write(f"{run}\n")
+    proc.stdin.flush()
     assert proc.stdout.readline().strip() == "holding"
     yield run, proc
     proc.kill()
