@@ -77,6 +77,14 @@ class IBMExecutor(Executor):
         self._bits: dict[int, tuple[np.ndarray, int]] = {}
         self._transpiled = TranspileCache()
 
+    def with_folder(self, folder: HardwareFolder, context: dict | None = None) -> IBMExecutor:
+        """A fresh executor for another set of jobs on the same device and layout, writing to ``folder``; it shares
+        this one's transpiled circuits (a training sends one job set per step, the circuit transpiled once)."""
+        out = IBMExecutor(self.device, self.layout, folder=folder, seed=self.seed,
+                          optimization_level=self.optimization_level, context=context)
+        out._transpiled = self._transpiled
+        return out
+
     def describe(self) -> str:
         return f"{self.device.name}" + (" (local testing mode)" if self.device.local else " (IBM Quantum)")
 
@@ -85,11 +93,10 @@ class IBMExecutor(Executor):
         from qml.device.device import transpile_measured
 
         def make():
-            out, self.layout = transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
-                                                  self.optimization_level)
-            return out
+            return transpile_measured(module, self.device.backend.target, self.layout, self.device.spec,
+                                      self.optimization_level)
 
-        out = self._transpiled.get(module, self.layout, make)
+        out, self.layout = self._transpiled.get(module, self.layout, make)  # the layout used, on a hit too
         self.last_transpiled = out
         return out
 

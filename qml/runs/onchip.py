@@ -93,7 +93,7 @@ def estimate(config: OnChipConfig, plan, n_slots: int, sizes: tuple[int, int, in
 
 def executors_for(config: OnChipConfig, layout, seed: int, run_path, say: Callable[[str], None]):
     """``executor(call)``: the same executor for every call on torch and Aer; on IBM a new one per call writing its
-    job ids to ``RUN/onchip/<call>/`` (the device is opened once and the transpiled circuit shared)."""
+    job ids to ``RUN/onchip/<call>/`` (the device is opened once, the circuit transpiled once)."""
     if not is_ibm(config.backend):
         from qml.backends import make_executor
 
@@ -114,10 +114,7 @@ def executors_for(config: OnChipConfig, layout, seed: int, run_path, say: Callab
         if run_path is None:
             return first
         folder = HardwareFolder(run_path / "onchip" / f"{call:06d}", spec)
-        out = IBMExecutor(device, first.layout, folder=folder, seed=seed, log=lambda text: None,
-                          context={"split": "train"})
-        out._transpiled = first._transpiled  # the symbolic circuit is transpiled once for the whole training
-        return out
+        return first.with_folder(folder, context={"split": "train"})
 
     return executor
 

@@ -129,5 +129,6 @@ def test_training_on_ibm_in_local_mode_keeps_every_calls_job_ids_on_disk(tmp_pat
     ledgers = [json.loads(p.read_text()) for p in sorted(run.glob("onchip/*/hardware/fake_ibm_quito/jobs.json"))]
     assert [ledger["n_inputs"] for ledger in ledgers] == [12 * 7, 3, 5]
     assert all(job["job_id"] and job["status"] == "DONE" for ledger in ledgers for job in ledger["jobs"])
+    assert [ledger["layout"] for ledger in ledgers] == [[0, 1]] * 3  # transpiled once, its layout on every ledger
     assert outcome.model.measurer.cost() == {"circuits": 12 * 7 + 3 + 5, "executions": (12 * 7 + 3 + 5) * 64}
     assert json.loads((run / "result.json").read_text())["onchip"]["backend"] == "fake:ibm_quito"
